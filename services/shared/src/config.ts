@@ -1,0 +1,195 @@
+// Environment parsing: every service reads its configuration once, at start-up,
+// through these helpers so that a bad value stops the process with a message
+// naming the variable instead of surfacing later as an odd runtime failure.
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly value: string | undefined,
+    readonly expected: string,
+  ) {
+    super(
+      value === undefined
+        ? `${variable} is required (expected ${expected})`
+        : `${variable}=${JSON.stringify(value)} is invalid: expected ${expected}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Collects every configuration problem instead of stopping at the first. */
+export class ConfigErrors extends Error {
+  constructor(readonly errors: readonly ConfigError[]) {
+    super(`invalid configuration:\n${errors.map((e) => `  - ${e.message}`).join('\n')}`);
+    this.name = 'ConfigErrors';
+  }
+}
+
+function raw(env: Env, name: string): string | undefined {
+  const v = env[name];
+  if (v === undefined) return undefined;
+  const t = v.trim();
+  return t === '' ? undefined : t;
+}
+
+export interface IntOptions {
+  min?: number;
+  max?: number;
+}
+
+/** A small reader over one environment that records errors and returns defaults, so all errors are reported together. */
+export class EnvReader {
+  private readonly errors: ConfigError[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  private fail<T>(name: string, value: string | undefined, expected: string, fallback: T): T {
+    this.errors.push(new ConfigError(name, value, expected));
+    return fallback;
+  }
+
+  string(name: string, def: string): string {
+    return raw(this.env, name) ?? def;
+  }
+
+  optionalString(name: string): string | undefined {
+    return raw(this.env, name);
+  }
+
+  requiredString(name: string, expected: string): string {
+    const v = raw(this.env, name);
+    return v ?? this.fail(name, undefined, expected, '');
+  }
+
+  int(name: string, def: number, opts: IntOptions = {}): number {
+    const v = raw(this.env, name);
+    if (v === undefined) return def;
+    const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = opts;
+    const expected = `an integer from ${min} to ${max}`;
+    if (!/^-?\d+$/.test(v)) return this.fail(name, v, expected, def);
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min || n > max) return this.fail(name, v, expected, def);
+    return n;
+  }
+
+  optionalInt(name: string, opts: IntOptions = {}): number | undefined {
+    return raw(this.env, name) === undefined ? undefined : this.int(name, 0, opts);
+  }
+
+  float(name: string, def: number, min: number, max: number): number {
+    const v = raw(this.env, name);
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v) || n < min || n > max) {
+      return this.fail(name, v, `a number from ${min} to ${max}`, def);
+    }
+    return n;
+  }
+
+  bool(name: string, def: boolean): boolean {
+    const v = raw(this.env, name);
+    if (v === undefined) return def;
+    const l = v.toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(l)) return true;
+    if (['0', 'false', 'no', 'off'].includes(l)) return false;
+    return this.fail(name, v, 'true or false', def);
+  }
+
+  oneOf<T extends string>(name: string, values: readonly T[], def: T): T {
+    const v = raw(this.env, name);
+    if (v === undefined) return def;
+    return (values as readonly string[]).includes(v) ? (v as T) : this.fail(name, v, `one of ${values.join(', ')}`, def);
+  }
+
+  port(name: string, def: number): number {
+    return this.int(name, def, { min: 0, max: 65535 });
+  }
+
+  /** host:port, as Temporal addresses are written. */
+  hostPort(name: string, def: string): string {
+    const v = raw(this.env, name) ?? def;
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+    if (!m || Number(m[2]) > 65535) return this.fail(name, v, 'host:port, e.g. localhost:7233', def);
+    return v;
+  }
+
+  httpUrl(name: string, def: string): string {
+    const v = raw(this.env, name) ?? def;
+    try {
+      const u = new URL(v);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+      return v.replace(/\/+$/, '');
+    } catch {
+      return this.fail(name, v, 'an http(s) URL, e.g. http://localhost:9999', def);
+    }
+  }
+
+  /** Throws ConfigErrors when any read failed. Call once after reading everything. */
+  done(): void {
+    if (this.errors.length > 0) throw new ConfigErrors(this.errors);
+  }
+}
+
+/** Reads a config with `read`, throwing one error that lists every bad variable. */
+export function loadConfig<T>(read: (r: EnvReader) => T, env: Env = process.env): T {
+  const r = new EnvReader(env);
+  const cfg = read(r);
+  r.done();
+  return cfg;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Settings every HTTP-serving greeter process has. */
+export interface CommonConfig {
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  /** How long a draining process waits for in-flight work before it exits anyway. */
+  shutdownGraceMs: number;
+}
+
+export function readCommon(r: EnvReader, defaultPort: number, portVar = 'PORT'): CommonConfig {
+  return {
+    host: r.string('HOST', '127.0.0.1'),
+    port: r.port(portVar, defaultPort),
+    logLevel: r.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10_000, { min: 0, max: 600_000 }),
+  };
+}
+
+/** How worker and starter reach Temporal: a plain address, or TLS (mTLS files or an API key, as Temporal Cloud takes). */
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  apiKey: string | undefined;
+  tls: boolean;
+  tlsCertPath: string | undefined;
+  tlsKeyPath: string | undefined;
+  tlsCaPath: string | undefined;
+  tlsServerName: string | undefined;
+}
+
+export function readTemporal(r: EnvReader, defaultTaskQueue: string): TemporalConfig {
+  const apiKey = r.optionalString('TEMPORAL_API_KEY');
+  const tlsCertPath = r.optionalString('TEMPORAL_TLS_CERT_PATH');
+  const tlsKeyPath = r.optionalString('TEMPORAL_TLS_KEY_PATH');
+  if ((tlsCertPath === undefined) !== (tlsKeyPath === undefined)) {
+    r.requiredString(tlsCertPath === undefined ? 'TEMPORAL_TLS_CERT_PATH' : 'TEMPORAL_TLS_KEY_PATH', 'a file path (mTLS needs both certificate and key)');
+  }
+  const tlsDefault = apiKey !== undefined || tlsCertPath !== undefined;
+  return {
+    address: r.hostPort('TEMPORAL_ADDRESS', 'localhost:7233'),
+    namespace: r.string('TEMPORAL_NAMESPACE', 'default'),
+    taskQueue: r.string('TEMPORAL_TASK_QUEUE', defaultTaskQueue),
+    apiKey,
+    tls: r.bool('TEMPORAL_TLS', tlsDefault),
+    tlsCertPath,
+    tlsKeyPath,
+    tlsCaPath: r.optionalString('TEMPORAL_TLS_CA_PATH'),
+    tlsServerName: r.optionalString('TEMPORAL_TLS_SERVER_NAME'),
+  };
+}

@@ -1,0 +1,168 @@
+// The HTTP shell every greeter service shares: JSON error mapping, access logs,
+// request-duration metrics with exemplars, /healthz, /readyz, /metrics, and a
+// server that drains in-flight requests on shutdown.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Router } from '@koa/router';
+import Koa from 'koa';
+import type { Logger } from './log';
+import { errorFields } from './log';
+import type { HttpMetrics, OpenMetricsRegistry } from './metrics';
+import { traceExemplar } from './metrics';
+
+/** An error that maps to an HTTP status with a message safe to show the caller. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+/** Readiness: not ready until the service says so, and never again once draining. */
+export class Readiness {
+  private ready = false;
+  private draining = false;
+  private reason = 'starting';
+
+  setReady(): void {
+    this.ready = true;
+    this.reason = 'ready';
+  }
+
+  setNotReady(reason: string): void {
+    this.ready = false;
+    this.reason = reason;
+  }
+
+  drain(): void {
+    this.draining = true;
+    this.reason = 'draining';
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  status(): { ready: boolean; reason: string } {
+    return { ready: this.ready && !this.draining, reason: this.reason };
+  }
+}
+
+export interface AppOptions {
+  log: Logger;
+  registry: OpenMetricsRegistry;
+  metrics: HttpMetrics;
+  readiness: Readiness;
+  /** JSON error bodies ({"error": ...}) instead of text/plain. */
+  jsonErrors: boolean;
+}
+
+const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** Creates a Koa app with the shared middleware and ops endpoints; mount the service's router on it. */
+export function createApp(opts: AppOptions): Koa {
+  const app = new Koa();
+  const { log, metrics, readiness, registry } = opts;
+
+  app.use(async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof HttpError) {
+        ctx.status = err.status;
+        ctx.set(err.headers);
+        if (opts.jsonErrors) ctx.body = { error: err.message };
+        else {
+          ctx.type = 'text/plain; charset=utf-8';
+          ctx.body = err.message;
+        }
+      } else {
+        // koa's own errors (e.g. from ctx.throw) carry a status; anything else is a bug.
+        const status = (err as { status?: unknown }).status;
+        const expose = (err as { expose?: unknown }).expose === true;
+        ctx.status = typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+        const message = expose ? (err as Error).message : 'internal error';
+        if (ctx.status >= 500) log.error({ method: ctx.method, path: ctx.path, ...errorFields(err) }, 'request failed');
+        ctx.body = opts.jsonErrors ? { error: message } : message;
+      }
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const matched = (ctx as unknown as { _matchedRoute?: unknown })._matchedRoute;
+      const route = typeof matched === 'string' ? matched : ctx.status === 404 ? 'unmatched' : ctx.path;
+      if (!OPS_PATHS.has(ctx.path)) {
+        metrics.duration.observe({
+          labels: { method: ctx.method, route, status_code: String(ctx.status) },
+          value: seconds,
+          exemplarLabels: traceExemplar(),
+        });
+        log.debug({ method: ctx.method, route, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request');
+      }
+    }
+  });
+
+  const ops = new Router();
+  ops.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  ops.get('/readyz', (ctx) => {
+    const s = readiness.status();
+    ctx.status = s.ready ? 200 : 503;
+    ctx.body = { status: s.ready ? 'ready' : 'not ready', reason: s.reason };
+  });
+  ops.get('/metrics', async (ctx) => {
+    ctx.type = registry.contentType;
+    ctx.body = await registry.metrics();
+  });
+  app.use(ops.routes());
+  app.use(ops.allowedMethods());
+  return app;
+}
+
+/** Mounts a router with 405 for known paths and wrong methods. */
+export function mountRouter(app: Koa, router: Router): void {
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: false }));
+}
+
+export interface RunningServer {
+  server: http.Server;
+  port: number;
+  url: string;
+  /** Stops accepting, lets in-flight requests finish (up to graceMs), then closes every connection. */
+  close(graceMs: number): Promise<void>;
+}
+
+export async function listen(app: Koa, host: string, port: number): Promise<RunningServer> {
+  const server = http.createServer(app.callback());
+  // Behind a load balancer idle keep-alive connections must outlive the balancer's.
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const actual = (server.address() as AddressInfo).port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return {
+    server,
+    port: actual,
+    url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${actual}`,
+    close: (graceMs) =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}
