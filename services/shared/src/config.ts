@@ -193,3 +193,28 @@ export function readTemporal(r: EnvReader, defaultTaskQueue: string): TemporalCo
     tlsServerName: r.optionalString('TEMPORAL_TLS_SERVER_NAME'),
   };
 }
+
+/** Connection options in the shape both @temporalio/client Connection and @temporalio/worker NativeConnection take. */
+export interface TemporalConnectionOptions {
+  address: string;
+  apiKey?: string;
+  tls?:
+    | boolean
+    | {
+        serverNameOverride?: string;
+        serverRootCACertificate?: Buffer;
+        clientCertPair?: { crt: Buffer; key: Buffer };
+      };
+}
+
+export function temporalConnectionOptions(cfg: TemporalConfig, readFile: (path: string) => Buffer): TemporalConnectionOptions {
+  const opts: TemporalConnectionOptions = { address: cfg.address };
+  if (cfg.apiKey) opts.apiKey = cfg.apiKey;
+  if (!cfg.tls) return opts;
+  const tls: Exclude<TemporalConnectionOptions['tls'], boolean | undefined> = {};
+  if (cfg.tlsServerName) tls.serverNameOverride = cfg.tlsServerName;
+  if (cfg.tlsCaPath) tls.serverRootCACertificate = readFile(cfg.tlsCaPath);
+  if (cfg.tlsCertPath && cfg.tlsKeyPath) tls.clientCertPair = { crt: readFile(cfg.tlsCertPath), key: readFile(cfg.tlsKeyPath) };
+  opts.tls = Object.keys(tls).length > 0 ? tls : true;
+  return opts;
+}

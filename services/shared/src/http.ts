@@ -27,6 +27,12 @@ export class Readiness {
   private ready = false;
   private draining = false;
   private reason = 'starting';
+  private check: (() => string | undefined) | undefined;
+
+  /** A live condition evaluated on every probe; it returns why the service is not ready, or undefined. */
+  setCheck(check: () => string | undefined): void {
+    this.check = check;
+  }
 
   setReady(): void {
     this.ready = true;
@@ -48,6 +54,10 @@ export class Readiness {
   }
 
   status(): { ready: boolean; reason: string } {
+    if (this.ready && !this.draining && this.check) {
+      const notReady = this.check();
+      if (notReady !== undefined) return { ready: false, reason: notReady };
+    }
     return { ready: this.ready && !this.draining, reason: this.reason };
   }
 }

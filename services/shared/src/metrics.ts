@@ -1,7 +1,7 @@
 // prom-client registry per process, served as OpenMetrics so that latency
 // histograms can carry exemplars (trace_id) that Grafana links to Jaeger.
 import { trace } from '@opentelemetry/api';
-import { Counter, Histogram, Registry, collectDefaultMetrics, type OpenMetricsContentType } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type OpenMetricsContentType } from 'prom-client';
 
 export type OpenMetricsRegistry = Registry<OpenMetricsContentType>;
 
@@ -41,4 +41,4 @@ export function createHttpMetrics(registry: OpenMetricsRegistry): HttpMetrics {
   };
 }
 
-export { Counter, Histogram };
+export { Counter, Gauge, Histogram };

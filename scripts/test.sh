@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test suite (run through `npm test`, which bootstraps and builds first).
+# Extra arguments are passed to node --test, e.g. `npm test -- --test-name-pattern=translator`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+mapfile -t files < <(find services/*/dist/test test/dist -name '*.test.js' 2>/dev/null | sort)
+if [[ ${#files[@]} -eq 0 ]]; then
+  echo "no compiled tests found (did the build run?)" >&2
+  exit 1
+fi
+# Tests start real servers on loopback; run files one after another so their
+# figures and ports do not fight over two cores.
+exec node --test --test-concurrency=1 --test-reporter=spec "$@" "${files[@]}"

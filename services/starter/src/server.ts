@@ -1,0 +1,65 @@
+// Wires the starter: config, Temporal client, HTTP API, readiness and shutdown.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Readiness, createHttpMetrics, createLogger, createRegistry, installShutdown, listen } from '@greeter/shared';
+import type { Telemetry } from '@greeter/shared/telemetry';
+import { createStarterApp } from './app';
+import { readConfig } from './config';
+import { createClient, temporalReachable } from './temporal';
+
+export async function run(telemetry: Telemetry): Promise<void> {
+  const config = readConfig();
+  const log = createLogger('starter', config.logLevel);
+  const registry = createRegistry('starter');
+  const readiness = new Readiness();
+  const client = createClient(config.temporal, telemetry);
+  const app = createStarterApp({
+    log,
+    registry,
+    metrics: createHttpMetrics(registry),
+    readiness,
+    jsonErrors: true,
+    client,
+    greet: { taskQueue: config.temporal.taskQueue, resultTimeoutMs: config.resultTimeoutMs, rpcTimeoutMs: config.rpcTimeoutMs },
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  const server = await listen(app, config.host, config.port);
+
+  // Ready only while Temporal answers; checked in the background so probes stay cheap.
+  let lastProblem: string | undefined = 'Temporal not checked yet';
+  let lastLogged: string | undefined;
+  const check = async () => {
+    lastProblem = await temporalReachable(client, config.rpcTimeoutMs);
+    if (lastProblem !== lastLogged) {
+      if (lastProblem) log.warn({ temporal: config.temporal.address, problem: lastProblem }, 'not ready');
+      else log.info({ temporal: config.temporal.address }, 'Temporal reachable: ready');
+      lastLogged = lastProblem;
+    }
+  };
+  await check();
+  const timer = setInterval(() => void check(), 2_000);
+  timer.unref();
+  readiness.setCheck(() => lastProblem);
+  readiness.setReady();
+
+  installShutdown({
+    log,
+    timeoutMs: config.shutdownDelayMs + config.shutdownGraceMs + 5_000,
+    steps: [
+      { name: 'drain', run: () => readiness.drain() },
+      { name: 'delay', run: () => sleep(config.shutdownDelayMs) },
+      { name: 'http', run: () => server.close(config.shutdownGraceMs) },
+      { name: 'temporal', run: () => { clearInterval(timer); return client.connection.close(); } },
+      { name: 'telemetry', run: () => telemetry.shutdown() },
+    ],
+  });
+  log.info(
+    {
+      url: server.url,
+      temporal: config.temporal.address,
+      namespace: config.temporal.namespace,
+      task_queue: config.temporal.taskQueue,
+      tracing: telemetry.exporting ? 'exporting' : telemetry.enabled ? 'local only' : 'disabled',
+    },
+    'starter listening',
+  );
+}

@@ -1,0 +1,26 @@
+// The Temporal client of the starter and the CLI, traced with Temporal's OpenTelemetry plugin.
+import { readFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry-v2';
+import { temporalConnectionOptions, type TemporalConfig } from '@greeter/shared';
+import type { Telemetry } from '@greeter/shared/telemetry';
+
+/** A lazily connecting client: the starter comes up (not ready) even while Temporal is down. */
+export function createClient(cfg: TemporalConfig, telemetry: Telemetry): Client {
+  const connection = Connection.lazy(temporalConnectionOptions(cfg, (p) => readFileSync(p)));
+  return new Client({
+    connection,
+    namespace: cfg.namespace,
+    plugins: [new OpenTelemetryPlugin({ resource: telemetry.resource, spanProcessor: telemetry.spanProcessor })],
+  });
+}
+
+/** Whether Temporal answers at all, within the deadline. */
+export async function temporalReachable(client: Client, timeoutMs: number): Promise<string | undefined> {
+  try {
+    await client.connection.withDeadline(Date.now() + timeoutMs, () => client.workflowService.getSystemInfo({}));
+    return undefined;
+  } catch (err) {
+    return `Temporal unreachable: ${(err as Error).message}`;
+  }
+}

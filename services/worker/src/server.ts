@@ -1,0 +1,160 @@
+// Wires the worker: Temporal runtime (Core metrics, logs), connection, Worker,
+// a small HTTP server for health and prom-client, and graceful shutdown.
+import { existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
+import {
+  Gauge,
+  Readiness,
+  createApp,
+  createHttpMetrics,
+  createLogger,
+  createRegistry,
+  errorFields,
+  installShutdown,
+  listen,
+  temporalConnectionOptions,
+  type Logger,
+} from '@greeter/shared';
+import type { Telemetry } from '@greeter/shared/telemetry';
+import { createActivities } from './activities';
+import { readConfig, type WorkerConfig } from './config';
+import { otelPlugin } from './tracing';
+
+const TEMPORAL_LEVELS: Record<WorkerConfig['logLevel'], TemporalLogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
+
+function installRuntime(config: WorkerConfig, log: Logger): void {
+  const level = TEMPORAL_LEVELS[config.logLevel];
+  Runtime.install({
+    // We handle SIGTERM ourselves so the drain order (readiness, worker, telemetry) is ours.
+    shutdownSignals: [],
+    logger: new DefaultLogger(level, ({ level: l, message, meta }) => {
+      const fields = { temporal: true, ...(meta ?? {}) };
+      if (l === 'ERROR') log.error(fields, message);
+      else if (l === 'WARN') log.warn(fields, message);
+      else if (l === 'INFO') log.info(fields, message);
+      else log.debug(fields, message);
+    }),
+    telemetryOptions: {
+      logging: { filter: { core: level === 'DEBUG' ? 'DEBUG' : 'WARN', other: 'ERROR' }, forward: {} },
+      metrics: { prometheus: { bindAddress: `${config.host}:${config.coreMetricsPort}` } },
+    },
+  });
+}
+
+/** Connects to Temporal, retrying with backoff: in a cluster the server may start after the worker. */
+async function connect(config: WorkerConfig, log: Logger, readiness: Readiness, stopping: () => boolean): Promise<NativeConnection> {
+  const options = temporalConnectionOptions(config.temporal, (p) => readFileSync(p));
+  for (let attempt = 1, delay = 500; ; attempt++, delay = Math.min(delay * 2, 10_000)) {
+    try {
+      return await NativeConnection.connect(options);
+    } catch (err) {
+      if (stopping()) throw err;
+      readiness.setNotReady(`connecting to Temporal at ${config.temporal.address}`);
+      log.warn({ address: config.temporal.address, attempt, retry_in_ms: delay, ...errorFields(err) }, 'Temporal not reachable yet');
+      await sleep(delay);
+    }
+  }
+}
+
+export async function run(telemetry: Telemetry): Promise<void> {
+  const config = readConfig();
+  const log = createLogger('worker', config.logLevel);
+  if (config.workflowBundlePath && !existsSync(config.workflowBundlePath)) {
+    throw Object.assign(new Error(`WORKER_WORKFLOW_BUNDLE=${config.workflowBundlePath} does not exist (run npm run build)`), { name: 'ConfigError' });
+  }
+  installRuntime(config, log);
+
+  const registry = createRegistry('worker');
+  const readiness = new Readiness();
+  const slots = new Gauge({
+    name: 'greeter_worker_slots',
+    help: 'Configured task slots of this worker, by worker_type (as Temporal Core labels them)',
+    labelNames: ['worker_type', 'task_queue'] as const,
+    registers: [registry],
+  });
+  slots.set({ worker_type: 'ActivityWorker', task_queue: config.temporal.taskQueue }, config.maxConcurrentActivities);
+  slots.set({ worker_type: 'WorkflowWorker', task_queue: config.temporal.taskQueue }, config.maxConcurrentWorkflowTasks);
+  const app = createApp({ log, registry, metrics: createHttpMetrics(registry), readiness, jsonErrors: true });
+  const http = await listen(app, config.host, config.port);
+
+  let stopping = false;
+  let worker: Worker | undefined;
+  let connection: NativeConnection | undefined;
+  let running: Promise<void> | undefined;
+
+  installShutdown({
+    log,
+    // Temporal's grace time for in-flight activities, plus room to flush telemetry.
+    timeoutMs: config.shutdownGraceMs + 10_000,
+    steps: [
+      {
+        name: 'drain',
+        run: () => {
+          stopping = true;
+          readiness.drain();
+        },
+      },
+      {
+        name: 'worker',
+        run: async () => {
+          if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+          await running;
+        },
+      },
+      { name: 'connection', run: () => connection?.close() },
+      { name: 'telemetry', run: () => telemetry.shutdown() },
+      { name: 'http', run: () => http.close(1_000) },
+    ],
+  });
+
+  connection = await connect(config, log, readiness, () => stopping);
+  if (stopping) return;
+  worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(config.workflowBundlePath
+      ? { workflowBundle: { codePath: config.workflowBundlePath } }
+      : { workflowsPath: require.resolve('./workflows') }),
+    activities: createActivities({ baseUrl: config.translatorUrl, fetch }),
+    plugins: [otelPlugin(telemetry)],
+    maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
+    maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTasks,
+    ...(config.maxCachedWorkflows !== undefined && { maxCachedWorkflows: config.maxCachedWorkflows }),
+    ...(config.workflowPollers !== undefined && { maxConcurrentWorkflowTaskPolls: config.workflowPollers }),
+    ...(config.activityPollers !== undefined && { maxConcurrentActivityTaskPolls: config.activityPollers }),
+    shutdownGraceTime: config.shutdownGraceMs,
+  });
+  const w = worker;
+  readiness.setCheck(() => (w.getState() === 'RUNNING' ? undefined : `worker ${w.getState().toLowerCase()}`));
+  readiness.setReady();
+  running = w.run().catch((err: unknown) => {
+    log.fatal(errorFields(err), 'worker failed');
+    process.exitCode = 1;
+    throw err;
+  });
+  running.then(
+    () => {
+      if (!stopping) {
+        log.error('worker stopped unexpectedly');
+        process.exit(1);
+      }
+    },
+    () => process.exit(1),
+  );
+  log.info(
+    {
+      http: http.url,
+      core_metrics: `http://${config.host}:${config.coreMetricsPort}/metrics`,
+      temporal: config.temporal.address,
+      namespace: config.temporal.namespace,
+      task_queue: config.temporal.taskQueue,
+      translator: config.translatorUrl,
+      slots: { activity: config.maxConcurrentActivities, workflow: config.maxConcurrentWorkflowTasks },
+      bundle: config.workflowBundlePath ?? 'bundled at start',
+      tracing: telemetry.exporting ? 'exporting' : telemetry.enabled ? 'local only' : 'disabled',
+    },
+    'worker polling',
+  );
+}
