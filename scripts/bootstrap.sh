@@ -123,8 +123,16 @@ export PATH="$NEWPATH"
 stamp="$ROOT/node_modules/.greeter-lock-hash"
 hash="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$hash" ]]; then
-  say "npm ci (lockfile changed or node_modules missing) ..."
-  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  # A clean install for fresh clones and CI; an in-place one for a working tree
+  # (npm ci would delete node_modules under any process still using it).
+  if [[ ! -d "$ROOT/node_modules" || "${CI:-}" == true ]]; then
+    say "npm ci (node_modules missing or CI) ..."
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  else
+    say "npm install (package-lock.json changed) ..."
+    (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error >&2)
+  fi
+  hash="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
   echo "$hash" >"$stamp"
 else
   say "node_modules: up to date with package-lock.json"
