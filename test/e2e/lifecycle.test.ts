@@ -1,0 +1,126 @@
+// Process lifecycle on real processes: graceful worker shutdown with workflows in
+// flight, start-up refusal on bad configuration, the starter without Temporal, and the CLI.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ROOT } from '@greeter/scripts/stack';
+import { logTails, postGreeting, startTestStack, TEST_PORT_OFFSET } from '../support/stack';
+
+const main = (svc: string) => path.join(ROOT, 'services', svc, 'dist', 'src', 'main.js');
+
+/** Runs a service with an env and returns how it ended (it must end by itself). */
+function runToExit(svc: string, env: Record<string, string>): { status: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, [main(svc)], {
+    env: { PATH: process.env.PATH ?? '', OTEL_SDK_DISABLED: 'true', PORT: '0', ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { status: r.status, stderr: r.stderr };
+}
+
+describe('a bad environment value stops start-up, naming the variable', () => {
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['translator', { TRANSLATOR_FAILURE_RATE: '1.5' }, /TRANSLATOR_FAILURE_RATE="1\.5" is invalid: expected a number from 0 to 1/],
+    ['translator', { TRANSLATOR_LATENCY_MS: 'fast' }, /TRANSLATOR_LATENCY_MS="fast" is invalid: expected an integer/],
+    ['translator', { TRANSLATOR_LATENCY_DISTRIBUTION: 'gaussian' }, /TRANSLATOR_LATENCY_DISTRIBUTION="gaussian" is invalid: expected one of uniform, normal, exponential/],
+    ['translator', { PORT: '70000' }, /PORT="70000" is invalid: expected an integer from 0 to 65535/],
+    ['translator', { LOG_LEVEL: 'verbose' }, /LOG_LEVEL="verbose" is invalid: expected one of debug, info, warn, error/],
+    ['worker', { TEMPORAL_ADDRESS: 'localhost' }, /TEMPORAL_ADDRESS="localhost" is invalid: expected host:port/],
+    ['worker', { TRANSLATOR_URL: 'ftp://x' }, /TRANSLATOR_URL="ftp:\/\/x" is invalid: expected an http\(s\) URL/],
+    ['worker', { WORKER_MAX_CONCURRENT_ACTIVITIES: '0' }, /WORKER_MAX_CONCURRENT_ACTIVITIES="0" is invalid: expected an integer from 1/],
+    ['worker', { TEMPORAL_TLS_CERT_PATH: '/tmp/cert.pem' }, /TEMPORAL_TLS_KEY_PATH is required/],
+    ['starter', { STARTER_MAX_BODY_BYTES: '-1' }, /STARTER_MAX_BODY_BYTES="-1" is invalid/],
+    ['starter', { TEMPORAL_TLS: 'maybe' }, /TEMPORAL_TLS="maybe" is invalid: expected true or false/],
+  ];
+  for (const [svc, env, message] of cases) {
+    test(`${svc} with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`, () => {
+      const r = runToExit(svc, env);
+      assert.equal(r.status, 78, `expected exit 78 (EX_CONFIG), got ${r.status}; stderr: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    });
+  }
+
+  test('every bad variable is reported at once', () => {
+    const r = runToExit('worker', { TEMPORAL_ADDRESS: 'nope', WORKER_METRICS_PORT: 'x', LOG_LEVEL: 'loud' });
+    assert.equal(r.status, 78);
+    for (const v of ['TEMPORAL_ADDRESS', 'WORKER_METRICS_PORT', 'LOG_LEVEL']) assert.match(r.stderr, new RegExp(v));
+  });
+});
+
+describe('starter without Temporal', () => {
+  test('is alive but not ready, and answers 503 JSON instead of hanging or crashing', async () => {
+    const port = 8180 + TEST_PORT_OFFSET;
+    const child = spawn(process.execPath, [main('starter')], {
+      env: { ...process.env, OTEL_SDK_DISABLED: 'true', PORT: String(port), TEMPORAL_ADDRESS: '127.0.0.1:1', STARTER_RPC_TIMEOUT_MS: '1000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      for (let i = 0; i < 100 && !out.includes('starter listening'); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      const ready = await fetch(`${base}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.match(JSON.stringify(await ready.json()), /Temporal unreachable/);
+      const r = await postGreeting(base, { name: 'Maria' });
+      assert.equal(r.status, 503, JSON.stringify(r.body));
+      assert.match(String(r.body.error), /Temporal is unreachable/);
+    } finally {
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      assert.equal(code, 0, `starter should exit 0 on SIGTERM; output: ${out}`);
+    }
+  });
+});
+
+describe('with the stack running', () => {
+  let stack: Awaited<ReturnType<typeof startTestStack>>;
+  let api: string;
+  before(async () => {
+    // Slow translations keep workflows in flight long enough to interrupt them.
+    stack = await startTestStack('lifecycle', { workers: 1, translatorEnv: { TRANSLATOR_LATENCY_MS: '400' }, workerEnv: { SHUTDOWN_GRACE_MS: '5000' } });
+    api = `http://127.0.0.1:${stack.ports.starter}`;
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  test('SIGTERM to the worker with workflows in flight: it exits 0 and every workflow completes after a restart', async () => {
+    const names = Array.from({ length: 20 }, (_, i) => `Vuelo ${i}`);
+    const answers = Promise.all(names.map((name) => postGreeting(api, { name })));
+    await new Promise((r) => setTimeout(r, 600)); // greetings are now between their two activities
+    const worker = stack.worker(0);
+    assert.ok(worker);
+    const code = await worker.stop(20_000);
+    assert.equal(code, 0, `worker exit code\n${logTails(stack.runDir)}`);
+    await stack.startWorker(0);
+    const results = await answers;
+    results.forEach((r, i) => {
+      assert.equal(r.status, 200, `greeting ${i}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.result, `¡Hola, ${names[i]}!\n¡Adiós, ${names[i]}!`);
+    });
+  });
+
+  test('the greet CLI prints the result like the example client', () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'services/starter/dist/src/cli.js'), 'Maria'], {
+      env: { ...process.env, OTEL_SDK_DISABLED: 'true', TEMPORAL_ADDRESS: stack.temporalAddress },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'Workflow result:\n¡Hola, Maria!\n¡Adiós, Maria!\n');
+  });
+
+  test('the greet CLI refuses bad usage with exit 2', () => {
+    const cli = path.join(ROOT, 'services/starter/dist/src/cli.js');
+    const none = spawnSync(process.execPath, [cli], { encoding: 'utf8', env: { ...process.env, OTEL_SDK_DISABLED: 'true' } });
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /NAME is required/);
+    const empty = spawnSync(process.execPath, [cli, '  '], { encoding: 'utf8', env: { ...process.env, OTEL_SDK_DISABLED: 'true' } });
+    assert.equal(empty.status, 2);
+    assert.match(empty.stderr, /only whitespace/);
+  });
+});

@@ -1,0 +1,155 @@
+// One trace per greeting, read back from a real Jaeger: every parent→child edge from
+// the caller's traceparent through starter, Temporal, worker and translator; and a
+// failed translator call shows as an errored attempt followed by a retry in the same trace.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { logTails, postGreeting, startTestStack } from '../support/stack';
+
+interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references: { refType: string; spanID: string }[];
+  tags: { key: string; value: unknown }[];
+  processID: string;
+  startTime: number;
+}
+interface JaegerTrace {
+  spans: JaegerSpan[];
+  processes: Record<string, { serviceName: string }>;
+}
+
+let stack: Awaited<ReturnType<typeof startTestStack>>;
+let api: string;
+
+before(async () => {
+  // A third of translator calls fail, so some greetings need retries (all still succeed).
+  stack = await startTestStack('tracing', { workers: 1, jaeger: true, translatorEnv: { TRANSLATOR_FAILURE_RATE: '0.3' } });
+  api = `http://127.0.0.1:${stack.ports.starter}`;
+});
+after(async () => {
+  await stack?.stop();
+});
+
+const tag = (s: JaegerSpan, key: string) => s.tags.find((t) => t.key === key)?.value;
+
+/** Polls Jaeger until the trace holds `minSpans` spans (export is batched), bounded. */
+async function fetchTrace(traceId: string, minSpans: number): Promise<JaegerTrace> {
+  let last = 'nothing yet';
+  for (let i = 0; i < 60; i++) {
+    const res = await fetch(`http://127.0.0.1:${stack.ports.jaegerQuery}/api/traces/${traceId}`);
+    if (res.ok) {
+      const body = (await res.json()) as { data: JaegerTrace[] };
+      const t = body.data[0];
+      if (t && t.spans.length >= minSpans) {
+        // Give stragglers (the workflow's last spans) one more batch to arrive.
+        await new Promise((r) => setTimeout(r, 700));
+        const again = (await (await fetch(`http://127.0.0.1:${stack.ports.jaegerQuery}/api/traces/${traceId}`)).json()) as { data: JaegerTrace[] };
+        return again.data[0] as JaegerTrace;
+      }
+      last = `${t?.spans.length ?? 0} spans`;
+    } else last = `HTTP ${res.status}`;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`trace ${traceId} did not reach ${minSpans} spans in Jaeger (last: ${last})\n${logTails(stack.runDir)}`);
+}
+
+/** A readable view: each span as "service: name" with its parent's view and kind. */
+function describeTrace(t: JaegerTrace) {
+  const byId = new Map(t.spans.map((s) => [s.spanID, s]));
+  const label = (s: JaegerSpan) => `${t.processes[s.processID]?.serviceName}: ${s.operationName}`;
+  const parentOf = (s: JaegerSpan) => {
+    const ref = s.references.find((r) => r.refType === 'CHILD_OF');
+    return ref ? byId.get(ref.spanID) : undefined;
+  };
+  const edges = t.spans.map((s) => {
+    const p = parentOf(s);
+    return `${p ? label(p) : '(root)'} -> ${label(s)}`;
+  });
+  return { label, parentOf, edges, byId };
+}
+
+function newTraceparent(): { header: string; traceId: string; parentId: string } {
+  const traceId = randomBytes(16).toString('hex');
+  const parentId = randomBytes(8).toString('hex');
+  return { header: `00-${traceId}-${parentId}-01`, traceId, parentId };
+}
+
+const CHAIN = (activity: string, route: string) => [
+  'starter: StartWorkflow:GreetSomeone -> worker: RunWorkflow:GreetSomeone',
+  `worker: RunWorkflow:GreetSomeone -> worker: StartActivity:${activity}`,
+  `worker: StartActivity:${activity} -> worker: RunActivity:${activity}`,
+  `worker: RunActivity:${activity} -> worker: GET`,
+  `worker: GET -> translator: GET ${route}`,
+];
+
+describe('tracing', () => {
+  test('one POST /greetings is one trace from the caller to the translator', async () => {
+    // Find a greeting whose activities succeeded first time (the failure knob is on).
+    for (let attempt = 0; attempt < 15; attempt++) {
+      const tp = newTraceparent();
+      const r = await postGreeting(api, { name: 'Maria' }, { headers: { traceparent: tp.header } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.traceId, tp.traceId, 'the incoming traceparent is honoured and its trace id returned');
+      const trace = await fetchTrace(tp.traceId, 14);
+      const d = describeTrace(trace);
+      const runs = trace.spans.filter((s) => s.operationName.startsWith('RunActivity:'));
+      if (runs.length !== 2) continue; // a retry happened; the next test covers that shape
+
+      assert.ok(trace.spans.every((s) => s.traceID === tp.traceId), 'every span is in the caller\'s trace');
+      const server = trace.spans.find((s) => s.operationName === 'POST /greetings');
+      assert.ok(server, `starter server span missing; edges:\n${d.edges.join('\n')}`);
+      assert.equal(server.references[0]?.spanID, tp.parentId, 'the starter span is a child of the caller\'s span');
+      assert.equal(tag(server, 'span.kind'), 'server');
+      const start = trace.spans.find((s) => s.operationName === 'StartWorkflow:GreetSomeone');
+      assert.ok(start);
+      // StartWorkflow sits under the starter's request (directly or under the koa router span).
+      let up = d.parentOf(start);
+      while (up && up !== server) up = d.parentOf(up);
+      assert.equal(up, server, `StartWorkflow must descend from the starter's server span; edges:\n${d.edges.join('\n')}`);
+
+      for (const expected of [...CHAIN('greetInSpanish', '/get-spanish-greeting'), ...CHAIN('farewellInSpanish', '/get-spanish-farewell')]) {
+        assert.ok(d.edges.includes(expected), `missing edge ${expected}; edges:\n${d.edges.join('\n')}`);
+      }
+      for (const route of ['/get-spanish-greeting', '/get-spanish-farewell']) {
+        const s = trace.spans.find((x) => x.operationName === `GET ${route}`);
+        assert.ok(s);
+        assert.equal(tag(s, 'span.kind'), 'server');
+        assert.equal(tag(s, 'http.route'), route);
+        assert.equal(String(tag(s, 'http.status_code') ?? tag(s, 'http.response.status_code')), '200');
+        const client = d.parentOf(s);
+        assert.ok(client);
+        assert.equal(tag(client, 'span.kind'), 'client');
+      }
+      const services = new Set(trace.spans.map((s) => trace.processes[s.processID]?.serviceName));
+      assert.deepEqual([...services].sort(), ['starter', 'translator', 'worker']);
+      return;
+    }
+    assert.fail('no greeting without retries in 15 tries (TRANSLATOR_FAILURE_RATE=0.3)');
+  });
+
+  test('a failed translator call is an errored attempt, and its retry is a second attempt in the same trace', async () => {
+    for (let attempt = 0; attempt < 15; attempt++) {
+      const tp = newTraceparent();
+      const r = await postGreeting(api, { name: 'Reintento' }, { headers: { traceparent: tp.header } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const trace = await fetchTrace(tp.traceId, 14);
+      const d = describeTrace(trace);
+      const failedServer = trace.spans.find((s) => s.operationName.startsWith('GET /get-spanish-') && String(tag(s, 'http.status_code') ?? tag(s, 'http.response.status_code')) === '503');
+      if (!failedServer) continue;
+      const activity = failedServer.operationName.includes('greeting') ? 'greetInSpanish' : 'farewellInSpanish';
+      const runs = trace.spans.filter((s) => s.operationName === `RunActivity:${activity}`).sort((a, b) => a.startTime - b.startTime);
+      assert.ok(runs.length >= 2, `expected a retry of ${activity}; edges:\n${d.edges.join('\n')}`);
+      const first = runs[0] as JaegerSpan;
+      assert.equal(tag(first, 'error'), true, `the failed attempt is marked as an error; tags ${JSON.stringify(first.tags)}`);
+      const last = runs[runs.length - 1] as JaegerSpan;
+      assert.notEqual(tag(last, 'error'), true, 'the final attempt succeeded');
+      // All attempts hang off the same StartActivity span.
+      const parents = new Set(runs.map((s) => d.parentOf(s)?.spanID));
+      assert.equal(parents.size, 1, 'retries share their StartActivity parent');
+      return;
+    }
+    assert.fail('no translator failure in 15 greetings (TRANSLATOR_FAILURE_RATE=0.3)');
+  });
+});
