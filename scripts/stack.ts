@@ -210,8 +210,14 @@ export function prometheusConfig(ports: Ports, workers: number, temporal: boolea
     'scrape_configs:',
     job('starter', [`127.0.0.1:${ports.starter}`]).trimEnd(),
     job('translator', [`127.0.0.1:${ports.translator}`]).trimEnd(),
-    job('worker', w.map((p) => `127.0.0.1:${p.http}`)).trimEnd(),
-    job('temporal-worker', w.map((p) => `127.0.0.1:${p.metrics}`)).trimEnd(),
+    job(
+      'worker',
+      w.map((p) => `127.0.0.1:${p.http}`),
+    ).trimEnd(),
+    job(
+      'temporal-worker',
+      w.map((p) => `127.0.0.1:${p.metrics}`),
+    ).trimEnd(),
     ...(temporal ? [job('temporal-server', [`127.0.0.1:${ports.temporalMetrics}`]).trimEnd()] : []),
     '',
   ].join('\n');
@@ -251,16 +257,39 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (startTemporal) {
       const temporalBin = onPath('temporal');
       if (!temporalBin) throw new Error('temporal (the Temporal CLI) is not on PATH (run scripts/bootstrap.sh)');
-      const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(ports.temporal), '--ui-port', String(ports.temporalUi),
-        '--metrics-port', String(ports.temporalMetrics), '--log-level', 'warn', '--namespace', 'default'];
+      const args = [
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(ports.temporal),
+        '--ui-port',
+        String(ports.temporalUi),
+        '--metrics-port',
+        String(ports.temporalMetrics),
+        '--log-level',
+        'warn',
+        '--namespace',
+        'default',
+      ];
       if (opts.temporalDb) args.push('--db-filename', opts.temporalDb);
       const t = make('temporal', temporalBin, args, {});
       t.start();
       waits.push(
-        waitFor('temporal dev server', async () => {
-          const r = spawnSync(temporalBin, ['operator', 'namespace', 'describe', '--namespace', 'default', '--address', temporalAddress], { stdio: 'ignore', timeout: 5_000 });
-          return r.status === 0;
-        }, 60_000, t),
+        waitFor(
+          'temporal dev server',
+          async () => {
+            const r = spawnSync(
+              temporalBin,
+              ['operator', 'namespace', 'describe', '--namespace', 'default', '--address', temporalAddress],
+              { stdio: 'ignore', timeout: 5_000 },
+            );
+            return r.status === 0;
+          },
+          60_000,
+          t,
+        ),
       );
     }
     if (jaegerBin) {
@@ -337,15 +366,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const writePromConfig = () => writeFileSync(promConfig, prometheusConfig(ports, workers, startTemporal));
     if (promBin) {
       writePromConfig();
-      const p = make('prometheus', promBin, [
-        `--config.file=${promConfig}`,
-        `--storage.tsdb.path=${path.join(opts.runDir, 'prometheus-data')}`,
-        `--web.listen-address=127.0.0.1:${ports.prometheus}`,
-        '--web.enable-lifecycle',
-        '--enable-feature=exemplar-storage',
-        '--storage.tsdb.retention.time=1d',
-        '--log.level=warn',
-      ], {});
+      const p = make(
+        'prometheus',
+        promBin,
+        [
+          `--config.file=${promConfig}`,
+          `--storage.tsdb.path=${path.join(opts.runDir, 'prometheus-data')}`,
+          `--web.listen-address=127.0.0.1:${ports.prometheus}`,
+          '--web.enable-lifecycle',
+          '--enable-feature=exemplar-storage',
+          '--storage.tsdb.retention.time=1d',
+          '--log.level=warn',
+        ],
+        {},
+      );
       p.start();
       await waitFor('prometheus', () => httpOk(`http://127.0.0.1:${ports.prometheus}/-/ready`), 30_000, p);
     }
@@ -429,7 +463,8 @@ async function cli(): Promise<void> {
   }
   const int = (name: string, v: string, min: number, max: number) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
     return n;
   };
   const workers = int('workers', values.workers, 1, 32);

@@ -99,15 +99,30 @@ describe('bad input is refused before any workflow starts', () => {
     { label: 'unknown field', status: 400, body: { name: 'Maria', nmae: 'x' }, error: /unknown field\(s\): nmae/ },
     { label: 'bad workflowId', status: 400, body: { name: 'Maria', workflowId: 'has space' }, error: /workflowId must be/ },
     { label: 'workflowId not a string', status: 400, body: { name: 'Maria', workflowId: 7 }, error: /workflowId must be/ },
-    { label: 'text/plain content type', status: 415, raw: '{"name":"Maria"}', contentType: 'text/plain', error: /content-type must be application\/json/ },
-    { label: 'form content type', status: 415, raw: 'name=Maria', contentType: 'application/x-www-form-urlencoded', error: /content-type must be application\/json/ },
+    {
+      label: 'text/plain content type',
+      status: 415,
+      raw: '{"name":"Maria"}',
+      contentType: 'text/plain',
+      error: /content-type must be application\/json/,
+    },
+    {
+      label: 'form content type',
+      status: 415,
+      raw: 'name=Maria',
+      contentType: 'application/x-www-form-urlencoded',
+      error: /content-type must be application\/json/,
+    },
     { label: 'oversized body', status: 413, body: { name: 'Maria', pad: 'x'.repeat(20_000) }, error: /larger than 16384 bytes/ },
   ];
 
   test('each bad request gets its 4xx JSON error and the workflow count does not move', async () => {
     const before = await countGreetings();
     for (const c of cases) {
-      const r = await postGreeting(api, c.body, { ...(c.raw !== undefined && { raw: c.raw }), ...(c.contentType && { contentType: c.contentType }) });
+      const r = await postGreeting(api, c.body, {
+        ...(c.raw !== undefined && { raw: c.raw }),
+        ...(c.contentType && { contentType: c.contentType }),
+      });
       assert.equal(r.status, c.status, `${c.label}: expected ${c.status}, got ${r.status} ${JSON.stringify(r.body)}`);
       assert.match(String(r.body.error), c.error, `${c.label}: error message`);
     }

@@ -24,7 +24,11 @@ describe('a bad environment value stops start-up, naming the variable', () => {
   const cases: [string, Record<string, string>, RegExp][] = [
     ['translator', { TRANSLATOR_FAILURE_RATE: '1.5' }, /TRANSLATOR_FAILURE_RATE="1\.5" is invalid: expected a number from 0 to 1/],
     ['translator', { TRANSLATOR_LATENCY_MS: 'fast' }, /TRANSLATOR_LATENCY_MS="fast" is invalid: expected an integer/],
-    ['translator', { TRANSLATOR_LATENCY_DISTRIBUTION: 'gaussian' }, /TRANSLATOR_LATENCY_DISTRIBUTION="gaussian" is invalid: expected one of uniform, normal, exponential/],
+    [
+      'translator',
+      { TRANSLATOR_LATENCY_DISTRIBUTION: 'gaussian' },
+      /TRANSLATOR_LATENCY_DISTRIBUTION="gaussian" is invalid: expected one of uniform, normal, exponential/,
+    ],
     ['translator', { PORT: '70000' }, /PORT="70000" is invalid: expected an integer from 0 to 65535/],
     ['translator', { LOG_LEVEL: 'verbose' }, /LOG_LEVEL="verbose" is invalid: expected one of debug, info, warn, error/],
     ['worker', { TEMPORAL_ADDRESS: 'localhost' }, /TEMPORAL_ADDRESS="localhost" is invalid: expected host:port/],
@@ -35,7 +39,9 @@ describe('a bad environment value stops start-up, naming the variable', () => {
     ['starter', { TEMPORAL_TLS: 'maybe' }, /TEMPORAL_TLS="maybe" is invalid: expected true or false/],
   ];
   for (const [svc, env, message] of cases) {
-    test(`${svc} with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`, () => {
+    test(`${svc} with ${Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`, () => {
       const r = runToExit(svc, env);
       assert.equal(r.status, 78, `expected exit 78 (EX_CONFIG), got ${r.status}; stderr: ${r.stderr}`);
       assert.match(r.stderr, message);
@@ -53,7 +59,13 @@ describe('starter without Temporal', () => {
   test('is alive but not ready, and answers 503 JSON instead of hanging or crashing', async () => {
     const port = 8180 + TEST_PORT_OFFSET;
     const child = spawn(process.execPath, [main('starter')], {
-      env: { ...process.env, OTEL_SDK_DISABLED: 'true', PORT: String(port), TEMPORAL_ADDRESS: '127.0.0.1:1', STARTER_RPC_TIMEOUT_MS: '1000' },
+      env: {
+        ...process.env,
+        OTEL_SDK_DISABLED: 'true',
+        PORT: String(port),
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        STARTER_RPC_TIMEOUT_MS: '1000',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -81,7 +93,11 @@ describe('with the stack running', () => {
   let api: string;
   before(async () => {
     // Slow translations keep workflows in flight long enough to interrupt them.
-    stack = await startTestStack('lifecycle', { workers: 1, translatorEnv: { TRANSLATOR_LATENCY_MS: '400' }, workerEnv: { SHUTDOWN_GRACE_MS: '5000' } });
+    stack = await startTestStack('lifecycle', {
+      workers: 1,
+      translatorEnv: { TRANSLATOR_LATENCY_MS: '400' },
+      workerEnv: { SHUTDOWN_GRACE_MS: '5000' },
+    });
     api = `http://127.0.0.1:${stack.ports.starter}`;
   });
   after(async () => {

@@ -45,7 +45,9 @@ async function fetchTrace(traceId: string, minSpans: number): Promise<JaegerTrac
       if (t && t.spans.length >= minSpans) {
         // Give stragglers (the workflow's last spans) one more batch to arrive.
         await new Promise((r) => setTimeout(r, 700));
-        const again = (await (await fetch(`http://127.0.0.1:${stack.ports.jaegerQuery}/api/traces/${traceId}`)).json()) as { data: JaegerTrace[] };
+        const again = (await (await fetch(`http://127.0.0.1:${stack.ports.jaegerQuery}/api/traces/${traceId}`)).json()) as {
+          data: JaegerTrace[];
+        };
         return again.data[0] as JaegerTrace;
       }
       last = `${t?.spans.length ?? 0} spans`;
@@ -97,10 +99,13 @@ describe('tracing', () => {
       const runs = trace.spans.filter((s) => s.operationName.startsWith('RunActivity:'));
       if (runs.length !== 2) continue; // a retry happened; the next test covers that shape
 
-      assert.ok(trace.spans.every((s) => s.traceID === tp.traceId), 'every span is in the caller\'s trace');
+      assert.ok(
+        trace.spans.every((s) => s.traceID === tp.traceId),
+        "every span is in the caller's trace",
+      );
       const server = trace.spans.find((s) => s.operationName === 'POST /greetings');
       assert.ok(server, `starter server span missing; edges:\n${d.edges.join('\n')}`);
-      assert.equal(server.references[0]?.spanID, tp.parentId, 'the starter span is a child of the caller\'s span');
+      assert.equal(server.references[0]?.spanID, tp.parentId, "the starter span is a child of the caller's span");
       assert.equal(tag(server, 'span.kind'), 'server');
       const start = trace.spans.find((s) => s.operationName === 'StartWorkflow:GreetSomeone');
       assert.ok(start);
@@ -109,7 +114,10 @@ describe('tracing', () => {
       while (up && up !== server) up = d.parentOf(up);
       assert.equal(up, server, `StartWorkflow must descend from the starter's server span; edges:\n${d.edges.join('\n')}`);
 
-      for (const expected of [...CHAIN('greetInSpanish', '/get-spanish-greeting'), ...CHAIN('farewellInSpanish', '/get-spanish-farewell')]) {
+      for (const expected of [
+        ...CHAIN('greetInSpanish', '/get-spanish-greeting'),
+        ...CHAIN('farewellInSpanish', '/get-spanish-farewell'),
+      ]) {
         assert.ok(d.edges.includes(expected), `missing edge ${expected}; edges:\n${d.edges.join('\n')}`);
       }
       for (const route of ['/get-spanish-greeting', '/get-spanish-farewell']) {
@@ -136,7 +144,11 @@ describe('tracing', () => {
       assert.equal(r.status, 200, JSON.stringify(r.body));
       const trace = await fetchTrace(tp.traceId, 14);
       const d = describeTrace(trace);
-      const failedServer = trace.spans.find((s) => s.operationName.startsWith('GET /get-spanish-') && String(tag(s, 'http.status_code') ?? tag(s, 'http.response.status_code')) === '503');
+      const failedServer = trace.spans.find(
+        (s) =>
+          s.operationName.startsWith('GET /get-spanish-') &&
+          String(tag(s, 'http.status_code') ?? tag(s, 'http.response.status_code')) === '503',
+      );
       if (!failedServer) continue;
       const activity = failedServer.operationName.includes('greeting') ? 'greetInSpanish' : 'farewellInSpanish';
       const runs = trace.spans.filter((s) => s.operationName === `RunActivity:${activity}`).sort((a, b) => a.startTime - b.startTime);

@@ -178,7 +178,10 @@ export function readTemporal(r: EnvReader, defaultTaskQueue: string): TemporalCo
   const tlsCertPath = r.optionalString('TEMPORAL_TLS_CERT_PATH');
   const tlsKeyPath = r.optionalString('TEMPORAL_TLS_KEY_PATH');
   if ((tlsCertPath === undefined) !== (tlsKeyPath === undefined)) {
-    r.requiredString(tlsCertPath === undefined ? 'TEMPORAL_TLS_CERT_PATH' : 'TEMPORAL_TLS_KEY_PATH', 'a file path (mTLS needs both certificate and key)');
+    r.requiredString(
+      tlsCertPath === undefined ? 'TEMPORAL_TLS_CERT_PATH' : 'TEMPORAL_TLS_KEY_PATH',
+      'a file path (mTLS needs both certificate and key)',
+    );
   }
   const tlsDefault = apiKey !== undefined || tlsCertPath !== undefined;
   return {

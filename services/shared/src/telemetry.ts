@@ -7,7 +7,14 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KoaInstrumentation, KoaLayerType } from '@opentelemetry/instrumentation-koa';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { detectResources, envDetector, hostDetector, processDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import {
+  detectResources,
+  envDetector,
+  hostDetector,
+  processDetector,
+  resourceFromAttributes,
+  type Resource,
+} from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
@@ -114,7 +121,7 @@ export function bootService(
     const isConfig = err instanceof Error && (err.name === 'ConfigErrors' || err.name === 'ConfigError');
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(
-      `${JSON.stringify({ level: 'fatal', service: defaults.serviceName, msg: isConfig ? message : 'start-up failed', err: isConfig ? undefined : (err as Error)?.stack ?? message })}\n`,
+      `${JSON.stringify({ level: 'fatal', service: defaults.serviceName, msg: isConfig ? message : 'start-up failed', err: isConfig ? undefined : ((err as Error)?.stack ?? message) })}\n`,
     );
     if (isConfig) process.stderr.write(`${defaults.serviceName}: ${message}\n`);
     void t.shutdown().finally(() => process.exit(isConfig ? 78 : 1));

@@ -28,7 +28,8 @@ export function parseGreetRequest(body: unknown): GreetRequest {
   }
   const { name, workflowId, ...rest } = body as Record<string, unknown>;
   const unknownFields = Object.keys(rest);
-  if (unknownFields.length > 0) throw new HttpError(400, `unknown field(s): ${unknownFields.join(', ')}; expected name and optional workflowId`);
+  if (unknownFields.length > 0)
+    throw new HttpError(400, `unknown field(s): ${unknownFields.join(', ')}; expected name and optional workflowId`);
   const problem = validateName(name);
   if (problem) throw new HttpError(400, problem);
   if (workflowId === undefined) return { name: name as string };

@@ -1,4 +1,12 @@
-import { DEFAULT_TASK_QUEUE, loadConfig, readCommon, readTemporal, type CommonConfig, type Env, type TemporalConfig } from '@greeter/shared';
+import {
+  DEFAULT_TASK_QUEUE,
+  loadConfig,
+  readCommon,
+  readTemporal,
+  type CommonConfig,
+  type Env,
+  type TemporalConfig,
+} from '@greeter/shared';
 
 export interface StarterConfig extends CommonConfig {
   temporal: TemporalConfig;

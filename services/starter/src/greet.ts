@@ -110,7 +110,8 @@ export async function greet(client: Client, req: GreetRequest, opts: GreetOption
   } catch (err) {
     if (err instanceof GreetError) throw err;
     if (err instanceof WorkflowFailedError) throw new GreetError('failed', rootMessage(err), workflowId, { cause: err });
-    if (isUnavailable(err)) throw new GreetError('unavailable', `Temporal is unreachable: ${(err as Error).message}`, workflowId, { cause: err });
+    if (isUnavailable(err))
+      throw new GreetError('unavailable', `Temporal is unreachable: ${(err as Error).message}`, workflowId, { cause: err });
     throw err;
   }
   return { result, ...splitResult(result), workflowId, runId };

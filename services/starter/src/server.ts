@@ -48,7 +48,13 @@ export async function run(telemetry: Telemetry): Promise<void> {
       { name: 'drain', run: () => readiness.drain() },
       { name: 'delay', run: () => sleep(config.shutdownDelayMs) },
       { name: 'http', run: () => server.close(config.shutdownGraceMs) },
-      { name: 'temporal', run: () => { clearInterval(timer); return client.connection.close(); } },
+      {
+        name: 'temporal',
+        run: () => {
+          clearInterval(timer);
+          return client.connection.close();
+        },
+      },
       { name: 'telemetry', run: () => telemetry.shutdown() },
     ],
   });

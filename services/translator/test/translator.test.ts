@@ -137,13 +137,22 @@ describe('experiment knobs', () => {
 
   test('are off by default: no latency, no failures', () => {
     assert.equal(sampleLatency(off), 0);
-    assert.equal(shouldFail(off, () => 0), false);
+    assert.equal(
+      shouldFail(off, () => 0),
+      false,
+    );
   });
 
   test('uniform latency lies in [base, base + jitter]', () => {
     const k = { ...off, latencyMs: 50, latencyJitterMs: 20 };
-    assert.equal(sampleLatency(k, () => 0), 50);
-    assert.equal(sampleLatency(k, () => 0.5), 60);
+    assert.equal(
+      sampleLatency(k, () => 0),
+      50,
+    );
+    assert.equal(
+      sampleLatency(k, () => 0.5),
+      60,
+    );
   });
 
   test('normal latency is never negative', () => {
@@ -152,8 +161,17 @@ describe('experiment knobs', () => {
   });
 
   test('failure rate 1 always fails, 0.25 fails below the draw', () => {
-    assert.equal(shouldFail({ ...off, failureRate: 1 }, () => 0.999), true);
-    assert.equal(shouldFail({ ...off, failureRate: 0.25 }, () => 0.2), true);
-    assert.equal(shouldFail({ ...off, failureRate: 0.25 }, () => 0.3), false);
+    assert.equal(
+      shouldFail({ ...off, failureRate: 1 }, () => 0.999),
+      true,
+    );
+    assert.equal(
+      shouldFail({ ...off, failureRate: 0.25 }, () => 0.2),
+      true,
+    );
+    assert.equal(
+      shouldFail({ ...off, failureRate: 0.25 }, () => 0.3),
+      false,
+    );
   });
 });

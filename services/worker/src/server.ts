@@ -61,7 +61,9 @@ export async function run(telemetry: Telemetry): Promise<void> {
   const config = readConfig();
   const log = createLogger('worker', config.logLevel);
   if (config.workflowBundlePath && !existsSync(config.workflowBundlePath)) {
-    throw Object.assign(new Error(`WORKER_WORKFLOW_BUNDLE=${config.workflowBundlePath} does not exist (run npm run build)`), { name: 'ConfigError' });
+    throw Object.assign(new Error(`WORKER_WORKFLOW_BUNDLE=${config.workflowBundlePath} does not exist (run npm run build)`), {
+      name: 'ConfigError',
+    });
   }
   installRuntime(config, log);
 
@@ -79,9 +81,8 @@ export async function run(telemetry: Telemetry): Promise<void> {
   const http = await listen(app, config.host, config.port);
 
   let stopping = false;
-  let worker: Worker | undefined;
-  let connection: NativeConnection | undefined;
-  let running: Promise<void> | undefined;
+  // Filled in as start-up progresses; shutdown may arrive at any point of it.
+  const state: { worker?: Worker; connection?: NativeConnection; running?: Promise<void> } = {};
 
   installShutdown({
     log,
@@ -98,19 +99,20 @@ export async function run(telemetry: Telemetry): Promise<void> {
       {
         name: 'worker',
         run: async () => {
-          if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-          await running;
+          if (state.worker?.getState() === 'RUNNING') state.worker.shutdown();
+          await state.running;
         },
       },
-      { name: 'connection', run: () => connection?.close() },
+      { name: 'connection', run: () => state.connection?.close() },
       { name: 'telemetry', run: () => telemetry.shutdown() },
       { name: 'http', run: () => http.close(1_000) },
     ],
   });
 
-  connection = await connect(config, log, readiness, () => stopping);
+  const connection = await connect(config, log, readiness, () => stopping);
+  state.connection = connection;
   if (stopping) return;
-  worker = await Worker.create({
+  const w = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
@@ -126,14 +128,15 @@ export async function run(telemetry: Telemetry): Promise<void> {
     ...(config.activityPollers !== undefined && { maxConcurrentActivityTaskPolls: config.activityPollers }),
     shutdownGraceTime: config.shutdownGraceMs,
   });
-  const w = worker;
+  state.worker = w;
   readiness.setCheck(() => (w.getState() === 'RUNNING' ? undefined : `worker ${w.getState().toLowerCase()}`));
   readiness.setReady();
-  running = w.run().catch((err: unknown) => {
+  const running = w.run().catch((err: unknown) => {
     log.fatal(errorFields(err), 'worker failed');
     process.exitCode = 1;
     throw err;
   });
+  state.running = running;
   running.then(
     () => {
       if (!stopping) {

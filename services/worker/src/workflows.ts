@@ -3,9 +3,6 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { TranslateActivitiesContract } from '@greeter/shared/contract';
 import { TRANSLATOR_REJECTED } from './errors';
 
-
-
-
 // Timeouts and retries are set here, next to the calls they govern.
 const { greetInSpanish, farewellInSpanish } = proxyActivities<TranslateActivitiesContract>({
   // As in the original example: one translator call should never take 5 s.

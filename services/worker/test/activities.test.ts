@@ -14,7 +14,10 @@ const MAIN = path.resolve(__dirname, '../../../translator/dist/src/main.js');
 
 /** Starts the compiled translator on port 0 and reads the port from its start-up log line. */
 async function startTranslator(env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [MAIN], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', OTEL_SDK_DISABLED: 'true', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', OTEL_SDK_DISABLED: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let buffered = '';
   for await (const chunk of proc.stdout!) {
     buffered += String(chunk);
@@ -81,6 +84,9 @@ describe('TranslateActivities against a real translator', () => {
 
   test('an unreachable translator is a plain (retryable) error naming the URL', async () => {
     const a = new TranslateActivities({ baseUrl: 'http://127.0.0.1:1', fetch });
-    await assert.rejects(run(() => a.greetInSpanish('Maria')), /translator unreachable at http:\/\/127\.0\.0\.1:1\/get-spanish-greeting/);
+    await assert.rejects(
+      run(() => a.greetInSpanish('Maria')),
+      /translator unreachable at http:\/\/127\.0\.0\.1:1\/get-spanish-greeting/,
+    );
   });
 });

@@ -18,7 +18,9 @@ let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 
 before(async () => {
-  env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: temporalPath }, ip: '127.0.0.1' } });
+  env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: temporalPath }, ip: '127.0.0.1' },
+  });
   bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: quietLogger() });
 });
 after(async () => {
@@ -82,13 +84,16 @@ describe('GreetSomeone', () => {
   });
 
   test('passes the name through unchanged, whatever its characters', async () => {
-    const name = 'María & 李小龍 👩‍🚀 O\'Brien';
+    const name = "María & 李小龍 👩‍🚀 O'Brien";
     const r = await runGreeting(happy, name);
     assert.equal(r.result, `¡Hola, ${name}!\n¡Adiós, ${name}!`);
   });
 
   test('a translator 4xx fails the workflow at once, without retries', async () => {
-    const r = await runGreeting((path, name) => (path.includes('greeting') ? { status: 400, body: 'name must not be empty' } : happy(path, name, 1)), 'x');
+    const r = await runGreeting(
+      (path, name) => (path.includes('greeting') ? { status: 400, body: 'name must not be empty' } : happy(path, name, 1)),
+      'x',
+    );
     assert.ok(r.error instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(r.error)}`);
     const activity = r.error.cause;
     assert.ok(activity instanceof ActivityFailure, `expected ActivityFailure cause, got ${String(activity)}`);
