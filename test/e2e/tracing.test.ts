@@ -3,6 +3,8 @@
 // failed translator call shows as an errored attempt followed by a retry in the same trace.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { logTails, postGreeting, startTestStack } from '../support/stack';
 
@@ -132,6 +134,22 @@ describe('tracing', () => {
       }
       const services = new Set(trace.spans.map((s) => trace.processes[s.processID]?.serviceName));
       assert.deepEqual([...services].sort(), ['starter', 'translator', 'worker']);
+
+      // Logs written while a span is active carry its ids: provoke a warning (a 409) inside a traced request.
+      const logged = newTraceparent();
+      const workflowId = String(r.body.workflowId);
+      const conflict = await postGreeting(api, { name: 'Otra', workflowId }, { headers: { traceparent: logged.header } });
+      assert.equal(conflict.status, 409);
+      await new Promise((res) => setTimeout(res, 300));
+      const lines = readFileSync(path.join(stack.runDir, 'starter.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(logged.traceId));
+      assert.ok(lines.length > 0, `expected starter log lines with trace_id ${logged.traceId}`);
+      for (const line of lines) {
+        const entry = JSON.parse(line) as { trace_id?: string; span_id?: string; workflow_id?: string };
+        assert.equal(entry.trace_id, logged.traceId);
+        assert.match(entry.span_id ?? '', /^[0-9a-f]{16}$/);
+      }
       return;
     }
     assert.fail('no greeting without retries in 15 tries (TRANSLATOR_FAILURE_RATE=0.3)');
