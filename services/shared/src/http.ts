@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { Router } from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from './log';
+import type { ShutdownStep } from './shutdown';
 import { errorFields } from './log';
 import type { HttpMetrics, OpenMetricsRegistry } from './metrics';
 import { traceExemplar } from './metrics';
@@ -175,4 +176,16 @@ export async function listen(app: Koa, host: string, port: number): Promise<Runn
         server.closeIdleConnections();
       }),
   };
+}
+
+/**
+ * The shutdown steps of an HTTP service: turn /readyz to 503, wait `delayMs` so load
+ * balancers stop routing here, then let in-flight requests finish within `graceMs`.
+ */
+export function httpDrainSteps(readiness: Readiness, server: RunningServer, delayMs: number, graceMs: number): ShutdownStep[] {
+  return [
+    { name: 'drain', run: () => readiness.drain() },
+    { name: 'delay', run: () => new Promise<void>((resolve) => setTimeout(resolve, delayMs)) },
+    { name: 'http', run: () => server.close(graceMs) },
+  ];
 }

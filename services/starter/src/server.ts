@@ -1,6 +1,5 @@
 // Wires the starter: config, Temporal client, HTTP API, readiness and shutdown.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Readiness, createHttpMetrics, createLogger, createRegistry, installShutdown, listen } from '@greeter/shared';
+import { Readiness, httpDrainSteps, createHttpMetrics, createLogger, createRegistry, installShutdown, listen } from '@greeter/shared';
 import type { Telemetry } from '@greeter/shared/telemetry';
 import { createStarterApp } from './app';
 import { readConfig } from './config';
@@ -45,9 +44,7 @@ export async function run(telemetry: Telemetry): Promise<void> {
     log,
     timeoutMs: config.shutdownDelayMs + config.shutdownGraceMs + 5_000,
     steps: [
-      { name: 'drain', run: () => readiness.drain() },
-      { name: 'delay', run: () => sleep(config.shutdownDelayMs) },
-      { name: 'http', run: () => server.close(config.shutdownGraceMs) },
+      ...httpDrainSteps(readiness, server, config.shutdownDelayMs, config.shutdownGraceMs),
       {
         name: 'temporal',
         run: () => {

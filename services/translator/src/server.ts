@@ -1,6 +1,5 @@
 // Wires the translator: config, logs, metrics, HTTP server and graceful shutdown.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Readiness, createHttpMetrics, createLogger, createRegistry, installShutdown, listen } from '@greeter/shared';
+import { Readiness, httpDrainSteps, createHttpMetrics, createLogger, createRegistry, installShutdown, listen } from '@greeter/shared';
 import type { Telemetry } from '@greeter/shared/telemetry';
 import { createTranslatorApp } from './app';
 import { readConfig } from './config';
@@ -24,9 +23,7 @@ export async function run(telemetry: Telemetry): Promise<void> {
     log,
     timeoutMs: config.shutdownDelayMs + config.shutdownGraceMs + 5_000,
     steps: [
-      { name: 'drain', run: () => readiness.drain() },
-      { name: 'delay', run: () => sleep(config.shutdownDelayMs) },
-      { name: 'http', run: () => server.close(config.shutdownGraceMs) },
+      ...httpDrainSteps(readiness, server, config.shutdownDelayMs, config.shutdownGraceMs),
       { name: 'telemetry', run: () => telemetry.shutdown() },
     ],
   });
