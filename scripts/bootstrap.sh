@@ -164,6 +164,9 @@ else
   say "node_modules: up to date with package-lock.json"
 fi
 
+# --- Offline Kubernetes + CRD schemas for kubeconform (needs node_modules/yaml, pip, go) ---
+bash "$ROOT/scripts/k8s-schemas.sh" >/dev/null
+
 if [[ $EMIT_ENV == 1 ]]; then
   printf 'export PATH=%q\n' "$NEWPATH"
   printf 'export GREETER_TOOLS_DIR=%q\n' "$CACHE"

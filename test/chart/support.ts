@@ -1,0 +1,267 @@
+// Shared helpers for the chart and image tests: rendering the chart with helm, parsing the
+// objects, the offline kubeconform schemas, and starting/stopping local processes.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseAllDocuments } from 'yaml';
+
+// test/dist/chart -> repository root
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+export const CHART = path.join(ROOT, 'charts', 'greeter');
+export const GOLDEN_DIR = path.join(CHART, 'tests', 'golden');
+export const RELEASE = 'greeter';
+export const NAMESPACE = 'greeter';
+export const KUBE_VERSION = '1.33.0';
+/**
+ * Golden files leave the dashboard ConfigMaps out: their JSON is owned and reviewed in
+ * dashboards/, and would make every dashboard edit a chart diff. The policy test covers
+ * that each dashboards/*.json becomes a ConfigMap unchanged.
+ */
+export const GOLDEN_SET = ['grafana.dashboards.enabled=false'];
+
+/** A values profile: "default" (values.yaml only) or one of charts/greeter/ci/*-values.yaml. */
+export interface Profile {
+  name: string;
+  file: string | undefined;
+}
+
+export function profiles(): Profile[] {
+  const ci = readdirSync(path.join(CHART, 'ci'))
+    .filter((f) => f.endsWith('-values.yaml'))
+    .sort()
+    .map((f) => ({ name: f.replace(/-values\.yaml$/, ''), file: path.join(CHART, 'ci', f) }));
+  return [{ name: 'default', file: undefined }, ...ci];
+}
+
+export interface Result {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command, never throwing on a non-zero exit, so tests can assert on status and output. */
+export function run(cmd: string, args: readonly string[], opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Result {
+  try {
+    const stdout = execFileSync(cmd, args, {
+      cwd: opts.cwd ?? ROOT,
+      env: opts.env ?? process.env,
+      input: opts.input,
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { status: 0, stdout, stderr: '' };
+  } catch (err) {
+    const e = err as { status?: number | null; stdout?: string; stderr?: string; message: string };
+    return { status: e.status ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? e.message };
+  }
+}
+
+export function helmTemplateArgs(valuesFiles: readonly string[], set: readonly string[] = []): string[] {
+  return [
+    'template',
+    RELEASE,
+    CHART,
+    '--namespace',
+    NAMESPACE,
+    '--kube-version',
+    KUBE_VERSION,
+    ...valuesFiles.flatMap((f) => ['-f', f]),
+    ...set.flatMap((s) => ['--set', s]),
+  ];
+}
+
+/** `helm template` output for a profile (plus extra values files / --set), failing loudly. */
+export function render(profile: Profile, extra: { files?: string[]; set?: string[] } = {}): string {
+  const files = [...(profile.file ? [profile.file] : []), ...(extra.files ?? [])];
+  const r = run('helm', helmTemplateArgs(files, extra.set));
+  if (r.status !== 0) throw new Error(`helm template (${profile.name}) failed with ${r.status}:\n${r.stderr}`);
+  return r.stdout;
+}
+
+// Just the parts of Kubernetes objects the tests read.
+export interface Metadata {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: Metadata;
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+}
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } };
+}
+export interface Probe {
+  httpGet?: { path: string; port: string | number };
+  tcpSocket?: { port: string | number };
+  periodSeconds?: number;
+  failureThreshold?: number;
+}
+export interface Container {
+  name: string;
+  image: string;
+  imagePullPolicy?: string;
+  command?: string[];
+  args?: string[];
+  ports?: { name: string; containerPort: number }[];
+  env?: EnvVar[];
+  resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+  startupProbe?: Probe;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  securityContext?: Record<string, unknown>;
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+export interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+  securityContext?: Record<string, unknown>;
+  enableServiceLinks?: boolean;
+  terminationGracePeriodSeconds?: number;
+  volumes?: { name: string; emptyDir?: Record<string, unknown>; secret?: { secretName: string } }[];
+}
+export interface PodTemplate {
+  metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+  spec: PodSpec;
+}
+
+export function parseObjects(manifest: string): K8sObject[] {
+  return parseAllDocuments(manifest)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null && typeof o === 'object' && typeof o.kind === 'string');
+}
+
+export function find(objects: readonly K8sObject[], kind: string, name: string): K8sObject | undefined {
+  return objects.find((o) => o.kind === kind && o.metadata.name === name);
+}
+
+export function mustFind(objects: readonly K8sObject[], kind: string, name: string): K8sObject {
+  const o = find(objects, kind, name);
+  if (!o)
+    throw new Error(
+      `expected ${kind}/${name} in the rendered chart; found ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`,
+    );
+  return o;
+}
+
+/** The pod template of a workload, or the Pod's own spec and metadata. */
+export function podOf(o: K8sObject): PodTemplate | undefined {
+  if (o.kind === 'Pod')
+    return { metadata: { labels: o.metadata.labels ?? {}, annotations: o.metadata.annotations ?? {} }, spec: o.spec as unknown as PodSpec };
+  const t = o.spec?.template as PodTemplate | undefined;
+  return t && t.spec ? t : undefined;
+}
+
+export function envOf(c: Container): Map<string, EnvVar> {
+  return new Map((c.env ?? []).map((e) => [e.name, e]));
+}
+
+/** Installs (or finds) the offline Kubernetes + CRD schemas via scripts/k8s-schemas.sh. */
+export function schemaDir(): string {
+  const r = run('bash', [path.join(ROOT, 'scripts', 'k8s-schemas.sh')]);
+  const dir = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !existsSync(dir)) throw new Error(`scripts/k8s-schemas.sh failed (${r.status}):\n${r.stderr}`);
+  return dir;
+}
+
+export function kubeconformArgs(dir: string): string[] {
+  return [
+    '-strict',
+    '-summary',
+    '-output',
+    'json',
+    '-kubernetes-version',
+    KUBE_VERSION,
+    '-schema-location',
+    `${dir}/{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json`,
+    '-schema-location',
+    `${dir}/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json`,
+    '-',
+  ];
+}
+
+/** A child process with its output kept for failure messages. */
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+export function start(name: string, cmd: string, args: readonly string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }): Proc {
+  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (b: Buffer) => {
+    out = (out + b.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { name, child, output: () => out, exited };
+}
+
+/** Polls an HTTP URL until it answers 2xx; throws with the process output if it never does or the process dies. */
+export async function waitForHttp(url: string, proc: Proc, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null)
+      throw new Error(`${proc.name} exited with ${proc.child.exitCode} before ${url} answered:\n${proc.output()}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(250);
+  }
+  throw new Error(`${url} did not answer 2xx within ${timeoutMs} ms (last: ${last}); ${proc.name} output:\n${proc.output()}`);
+}
+
+/** SIGTERM and wait; returns the exit code (SIGKILL after the deadline, then returns null). */
+export async function stop(proc: Proc, graceMs = 30_000): Promise<number | null> {
+  if (proc.child.exitCode !== null) return proc.child.exitCode;
+  proc.child.kill('SIGTERM');
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), graceMs);
+  const code = await proc.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+/** Starts `temporal server start-dev` on loopback with the given ports (args may come from the chart). */
+export function temporalDevArgs(ports: { grpc: number; ui: number; metrics: number; http: number }, dbFile: string): string[] {
+  return [
+    'server',
+    'start-dev',
+    '--ip=127.0.0.1',
+    `--port=${ports.grpc}`,
+    `--http-port=${ports.http}`,
+    `--ui-port=${ports.ui}`,
+    `--metrics-port=${ports.metrics}`,
+    `--db-filename=${dbFile}`,
+    '--headless',
+  ];
+}
+
+/** Reads the process env for children, without inherited greeter/OTEL settings that would change behaviour. */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (
+      /^(OTEL_|TEMPORAL_|WORKER_|STARTER_|TRANSLATOR_|K8S_)/.test(k) ||
+      ['HOST', 'PORT', 'LOG_LEVEL', 'NODE_OPTIONS', 'SHUTDOWN_GRACE_MS', 'SHUTDOWN_DELAY_MS'].includes(k)
+    )
+      continue;
+    env[k] = v;
+  }
+  return env;
+}
