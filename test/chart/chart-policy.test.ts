@@ -153,10 +153,12 @@ describe('greeter chart policy', () => {
           for (const mon of objs.filter(
             (o) => (o.kind === 'ServiceMonitor' || o.kind === 'PodMonitor') && o.metadata.name === svc.metadata.name,
           )) {
-            const eps = (mon.spec?.endpoints ?? mon.spec?.podMetricsEndpoints) as { port: string; path: string }[];
+            const eps = (mon.spec?.endpoints ?? mon.spec?.podMetricsEndpoints) as { port: string; path: string; honorLabels?: boolean }[];
             for (const ep of eps) {
               assert.ok(names.has(ep.port), `${mon.kind} ${mon.metadata.name} scrapes port ${ep.port}, not a container port`);
               assert.equal(ep.path, '/metrics');
+              // Temporal's `namespace` label must survive the scrape: the slot-utilization query filters on it.
+              assert.equal(ep.honorLabels, true, `${mon.kind} ${mon.metadata.name} port ${ep.port}: honorLabels must be true`);
             }
           }
         }
