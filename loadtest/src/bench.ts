@@ -1,7 +1,8 @@
 // `npm run bench`: benchmark figures (not tests). (1) bare ceiling: an in-process
 // worker with no-op activities, telemetry off, against the stack's dev server;
 // (2) full-stack ceiling through the starter with tracing on, and its ratio to (1);
-// (3) worker RSS under steady load. Scaling efficiency comes from `npm run scale`.
+// (3) worker RSS under steady load; `--only tracing` runs the full stack with tracing
+// on and off and prints the ratio. Scaling efficiency comes from `npm run scale`.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -65,7 +66,9 @@ async function bare(o: Common & { concurrency: number }): Promise<number> {
 }
 
 /** Open-model load far above capacity through the starter, tracing on; also reads worker RSS. */
-async function full(o: Common & { rate: number; maxInFlight: number; tracing: boolean }): Promise<{ throughput: number; rssMiB?: number }> {
+async function full(
+  o: Common & { rate: number; maxInFlight: number; tracing: boolean },
+): Promise<{ throughput: number; p99Ms: number; rssMiB?: number }> {
   const runDir = path.join(ROOT, '.greeter', 'bench-full');
   rmSync(runDir, { recursive: true, force: true });
   const stack = await startStack({
@@ -92,7 +95,7 @@ async function full(o: Common & { rate: number; maxInFlight: number; tracing: bo
     console.error(formatSummary('[bench] full stack', s));
     await sleep(5_000); // one more scrape
     const rss = await promValue(`http://127.0.0.1:${stack.ports.prometheus}`, `max(max_over_time(process_resident_memory_bytes{job="worker"}[${Math.ceil((o.warmupMs + o.measureMs) / 1000) + 5}s]))`);
-    return { throughput: s.throughput, ...(rss !== undefined && { rssMiB: rss / 2 ** 20 }) };
+    return { throughput: s.throughput, p99Ms: s.latencyMs.p99 ?? Number.NaN, ...(rss !== undefined && { rssMiB: rss / 2 ** 20 }) };
   } finally {
     await stack.stop();
   }
@@ -122,6 +125,16 @@ async function main(): Promise<void> {
     const r = await full({ ...common, rate: Number(values.rate), maxInFlight: Number(values.concurrency), tracing: true });
     results['(2) full-stack ceiling, tracing on'] = `${r.throughput.toFixed(1)} greetings/s (offered ${values.rate}/s, ${values.concurrency} in flight; worker RSS max ${r.rssMiB?.toFixed(0) ?? '-'} MiB)`;
     if (bareRate) results['(2)/(1)'] = (r.throughput / bareRate).toFixed(2);
+  }
+  if (only.has('tracing')) {
+    // The same saturating load twice in one run: what does tracing cost?
+    const common2 = { ...common, rate: Number(values.rate), maxInFlight: Number(values.concurrency) };
+    const on = await full({ ...common2, tracing: true });
+    const off = await full({ ...common2, tracing: false });
+    results['tracing on'] = `${on.throughput.toFixed(1)} greetings/s, p99 ${on.p99Ms.toFixed(0)} ms`;
+    results['tracing off'] = `${off.throughput.toFixed(1)} greetings/s, p99 ${off.p99Ms.toFixed(0)} ms`;
+    results['throughput on/off'] = `${(on.throughput / off.throughput).toFixed(2)} (tracing costs ${((1 - on.throughput / off.throughput) * 100).toFixed(0)} %)`;
+    results['p99 on/off'] = (on.p99Ms / off.p99Ms).toFixed(2);
   }
   if (only.has('rss')) {
     const r = await full({ ...common, rate: Number(values['rss-rate']), maxInFlight: 100, tracing: true });
