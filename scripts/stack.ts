@@ -83,9 +83,12 @@ export function portsFor(offset = 0): Ports {
  * the same worker in the completion response, saving a poll round trip).
  */
 export const DEV_SERVER_TUNING = [
-  '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
-  '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
-  '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
+  '--dynamic-config-value',
+  'matching.numTaskqueueReadPartitions=1',
+  '--dynamic-config-value',
+  'matching.numTaskqueueWritePartitions=1',
+  '--dynamic-config-value',
+  'system.enableActivityEagerExecution=true',
 ];
 
 const COLORS = [36, 33, 35, 32, 34, 91, 92, 93, 94, 95, 96];
@@ -286,7 +289,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         'default',
       ];
       args.push(...DEV_SERVER_TUNING);
-      if (opts.temporalDb) args.push('--db-filename', opts.temporalDb, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=off');
+      if (opts.temporalDb)
+        args.push('--db-filename', opts.temporalDb, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=off');
       const t = make('temporal', temporalBin, args, {});
       t.start();
       waits.push(

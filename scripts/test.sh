@@ -8,6 +8,9 @@ if [[ ${#files[@]} -eq 0 ]]; then
   echo "no compiled tests found (did the build run?)" >&2
   exit 1
 fi
+echo "[test] lint: eslint and prettier" >&2
+npx eslint --max-warnings=0 .
+npx prettier --check --log-level=warn .
 # Tests start real servers on loopback; run files one after another so their
 # figures and ports do not fight over two cores.
 exec node --test --test-concurrency=1 --test-reporter=spec "$@" "${files[@]}"

@@ -94,7 +94,10 @@ async function full(
     });
     console.error(formatSummary('[bench] full stack', s));
     await sleep(5_000); // one more scrape
-    const rss = await promValue(`http://127.0.0.1:${stack.ports.prometheus}`, `max(max_over_time(process_resident_memory_bytes{job="worker"}[${Math.ceil((o.warmupMs + o.measureMs) / 1000) + 5}s]))`);
+    const rss = await promValue(
+      `http://127.0.0.1:${stack.ports.prometheus}`,
+      `max(max_over_time(process_resident_memory_bytes{job="worker"}[${Math.ceil((o.warmupMs + o.measureMs) / 1000) + 5}s]))`,
+    );
     return { throughput: s.throughput, p99Ms: s.latencyMs.p99 ?? Number.NaN, ...(rss !== undefined && { rssMiB: rss / 2 ** 20 }) };
   } finally {
     await stack.stop();
@@ -113,17 +116,23 @@ async function main(): Promise<void> {
       'port-offset': { type: 'string', default: '0' },
     },
   });
-  const common: Common = { portOffset: Number(values['port-offset']), warmupMs: parseDuration(values.warmup), measureMs: parseDuration(values.measure) };
+  const common: Common = {
+    portOffset: Number(values['port-offset']),
+    warmupMs: parseDuration(values.warmup),
+    measureMs: parseDuration(values.measure),
+  };
   const only = new Set(values.only.split(','));
   const results: Record<string, string> = {};
   let bareRate: number | undefined;
   if (only.has('bare')) {
     bareRate = await bare({ ...common, concurrency: Number(values.concurrency) });
-    results['(1) bare ceiling, no-op activities, telemetry off'] = `${bareRate.toFixed(1)} workflows/s (${values.concurrency} concurrent callers)`;
+    results['(1) bare ceiling, no-op activities, telemetry off'] =
+      `${bareRate.toFixed(1)} workflows/s (${values.concurrency} concurrent callers)`;
   }
   if (only.has('full')) {
     const r = await full({ ...common, rate: Number(values.rate), maxInFlight: Number(values.concurrency), tracing: true });
-    results['(2) full-stack ceiling, tracing on'] = `${r.throughput.toFixed(1)} greetings/s (offered ${values.rate}/s, ${values.concurrency} in flight; worker RSS max ${r.rssMiB?.toFixed(0) ?? '-'} MiB)`;
+    results['(2) full-stack ceiling, tracing on'] =
+      `${r.throughput.toFixed(1)} greetings/s (offered ${values.rate}/s, ${values.concurrency} in flight; worker RSS max ${r.rssMiB?.toFixed(0) ?? '-'} MiB)`;
     if (bareRate) results['(2)/(1)'] = (r.throughput / bareRate).toFixed(2);
   }
   if (only.has('tracing')) {
@@ -133,12 +142,14 @@ async function main(): Promise<void> {
     const off = await full({ ...common2, tracing: false });
     results['tracing on'] = `${on.throughput.toFixed(1)} greetings/s, p99 ${on.p99Ms.toFixed(0)} ms`;
     results['tracing off'] = `${off.throughput.toFixed(1)} greetings/s, p99 ${off.p99Ms.toFixed(0)} ms`;
-    results['throughput on/off'] = `${(on.throughput / off.throughput).toFixed(2)} (tracing costs ${((1 - on.throughput / off.throughput) * 100).toFixed(0)} %)`;
+    results['throughput on/off'] =
+      `${(on.throughput / off.throughput).toFixed(2)} (tracing costs ${((1 - on.throughput / off.throughput) * 100).toFixed(0)} %)`;
     results['p99 on/off'] = (on.p99Ms / off.p99Ms).toFixed(2);
   }
   if (only.has('rss')) {
     const r = await full({ ...common, rate: Number(values['rss-rate']), maxInFlight: 100, tracing: true });
-    results['(4) worker RSS under steady load'] = `${r.rssMiB?.toFixed(0) ?? '-'} MiB max (${values['rss-rate']}/s, tracing on; ${r.throughput.toFixed(1)} greetings/s)`;
+    results['(4) worker RSS under steady load'] =
+      `${r.rssMiB?.toFixed(0) ?? '-'} MiB max (${values['rss-rate']}/s, tracing on; ${r.throughput.toFixed(1)} greetings/s)`;
   }
   for (const [k, v] of Object.entries(results)) console.log(`${k}: ${v}`);
 }

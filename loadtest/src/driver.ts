@@ -90,7 +90,9 @@ function post(agent: http.Agent, url: URL, timeoutMs: number): Promise<Reply> {
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), name, sentTrace: tp.traceId }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), name, sentTrace: tp.traceId }),
+        );
         res.on('error', reject);
       },
     );

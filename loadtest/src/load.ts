@@ -50,7 +50,8 @@ async function main(): Promise<void> {
     return;
   }
   const scenario = values.scenario as ScenarioName;
-  if (!['smoke', 'steady', 'ramp'].includes(scenario)) throw new Error(`--scenario must be smoke, steady or ramp, got ${JSON.stringify(values.scenario)}`);
+  if (!['smoke', 'steady', 'ramp'].includes(scenario))
+    throw new Error(`--scenario must be smoke, steady or ramp, got ${JSON.stringify(values.scenario)}`);
   const rate = positive('rate', values.rate);
   const durationMs = parseDuration(values.duration);
   const base: LoadOptions = {
@@ -65,8 +66,14 @@ async function main(): Promise<void> {
       ? { ...base, iterations: positive('iterations', values.iterations), warmupMs: 0 }
       : scenario === 'steady'
         ? { ...base, startRate: rate, stages: steadyStages(rate, durationMs) }
-        : { ...base, startRate: positive('start-rate', values['start-rate']), stages: rampStages(positive('start-rate', values['start-rate']), rate, durationMs) };
-  console.error(`[load] ${scenario} against ${values.url}: ${scenario === 'smoke' ? `${opts.iterations} requests` : `${rate}/s for ${values.duration}`}`);
+        : {
+            ...base,
+            startRate: positive('start-rate', values['start-rate']),
+            stages: rampStages(positive('start-rate', values['start-rate']), rate, durationMs),
+          };
+  console.error(
+    `[load] ${scenario} against ${values.url}: ${scenario === 'smoke' ? `${opts.iterations} requests` : `${rate}/s for ${values.duration}`}`,
+  );
   const summary = await runLoad(opts);
   console.log(formatSummary(`greeter ${scenario}`, summary));
   if (values.json) {

@@ -28,11 +28,15 @@ interface QueryResponse {
 export async function promQuery(baseUrl: string, query: string): Promise<Sample[]> {
   const res = await fetch(`${baseUrl}/api/v1/query?query=${encodeURIComponent(query)}`, { signal: AbortSignal.timeout(5_000) });
   const body = (await res.json()) as QueryResponse;
-  if (body.status !== 'success' || !body.data) throw new Error(`Prometheus query failed (${res.status}): ${body.error ?? 'no data'} for ${query}`);
+  if (body.status !== 'success' || !body.data)
+    throw new Error(`Prometheus query failed (${res.status}): ${body.error ?? 'no data'} for ${query}`);
   const { resultType, result } = body.data;
   if (resultType === 'scalar') return [{ metric: {}, value: Number((result as [number, string])[1]) }];
   if (resultType !== 'vector') throw new Error(`expected a vector from ${query}, got ${resultType}`);
-  return (result as Array<{ metric: Record<string, string>; value: [number, string] }>).map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+  return (result as Array<{ metric: Record<string, string>; value: [number, string] }>).map((r) => ({
+    metric: r.metric,
+    value: Number(r.value[1]),
+  }));
 }
 
 /** The first sample's value, or undefined when the result is empty. */
@@ -41,7 +45,12 @@ export async function promValue(baseUrl: string, query: string): Promise<number 
 }
 
 /** Waits (bounded) until `query` has a value satisfying `ok`; returns the last value seen. */
-export async function waitForValue(baseUrl: string, query: string, ok: (v: number) => boolean, timeoutMs: number): Promise<number | undefined> {
+export async function waitForValue(
+  baseUrl: string,
+  query: string,
+  ok: (v: number) => boolean,
+  timeoutMs: number,
+): Promise<number | undefined> {
   const deadline = Date.now() + timeoutMs;
   let last: number | undefined;
   for (;;) {

@@ -60,7 +60,9 @@ export function svgChart(steps: readonly ScaleStep[], title: string): string {
   const x = (n: number) => m.l + (maxN === 1 ? pw / 2 : ((n - 1) / (maxN - 1)) * pw);
   const y = (v: number) => m.t + ph - (v / yMax) * ph;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`);
   for (let v = 0; v <= yMax + 1e-9; v += tick) {
@@ -76,13 +78,17 @@ export function svgChart(steps: readonly ScaleStep[], title: string): string {
   parts.push(`<text x="${m.l + pw / 2}" y="${H - 14}" text-anchor="middle">workers</text>`);
   parts.push(`<text transform="translate(18 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">greetings completed per second</text>`);
   if (perWorker > 0) {
-    parts.push(`<line x1="${x(1).toFixed(1)}" y1="${y(perWorker).toFixed(1)}" x2="${x(maxN).toFixed(1)}" y2="${y(perWorker * maxN).toFixed(1)}" stroke="#999" stroke-width="2" stroke-dasharray="6 4"/>`);
+    parts.push(
+      `<line x1="${x(1).toFixed(1)}" y1="${y(perWorker).toFixed(1)}" x2="${x(maxN).toFixed(1)}" y2="${y(perWorker * maxN).toFixed(1)}" stroke="#999" stroke-width="2" stroke-dasharray="6 4"/>`,
+    );
   }
   const pts = steps.map((s) => `${x(s.workers).toFixed(1)},${y(s.throughput).toFixed(1)}`).join(' ');
   parts.push(`<polyline points="${pts}" fill="none" stroke="#1f77b4" stroke-width="2.5"/>`);
   for (const s of steps) {
     parts.push(`<circle cx="${x(s.workers).toFixed(1)}" cy="${y(s.throughput).toFixed(1)}" r="4.5" fill="#1f77b4"/>`);
-    parts.push(`<text x="${(x(s.workers) + 8).toFixed(1)}" y="${(y(s.throughput) + 16).toFixed(1)}" fill="#1f77b4">${s.throughput.toFixed(1)}/s</text>`);
+    parts.push(
+      `<text x="${(x(s.workers) + 8).toFixed(1)}" y="${(y(s.throughput) + 16).toFixed(1)}" fill="#1f77b4">${s.throughput.toFixed(1)}/s</text>`,
+    );
   }
   const lx = m.l + 12;
   parts.push(`<line x1="${lx}" x2="${lx + 24}" y1="${m.t + 8}" y2="${m.t + 8}" stroke="#1f77b4" stroke-width="2.5"/>`);

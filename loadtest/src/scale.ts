@@ -96,7 +96,9 @@ export async function runScaleLocal(o: LocalScaleOptions): Promise<ScaleStep[]> 
       const seen = await waitForValue(promUrl, 'count(up{job="temporal-worker"} == 1)', (v) => v === n, 20_000);
       if (seen !== n) console.error(`[scale] warning: Prometheus sees ${seen ?? 0} of ${n} workers`);
       const rate = Math.round(perWorker * n * o.overload * 10) / 10;
-      console.error(`[scale] ${n} worker(s): offering ${rate}/s (expected capacity ${(perWorker * n).toFixed(1)}/s), warm-up ${o.warmupMs / 1000}s + measure ${o.measureMs / 1000}s`);
+      console.error(
+        `[scale] ${n} worker(s): offering ${rate}/s (expected capacity ${(perWorker * n).toFixed(1)}/s), warm-up ${o.warmupMs / 1000}s + measure ${o.measureMs / 1000}s`,
+      );
       const load = runLoad({
         url: starterUrl,
         startRate: rate,
@@ -179,7 +181,8 @@ function machine(): string {
 
 function list(v: string): number[] {
   const ns = v.split(',').map((x) => Number(x.trim()));
-  if (ns.length === 0 || ns.some((n) => !Number.isInteger(n) || n < 1 || n > 32)) throw new Error(`--workers must be a list like 1,2,4 (1..32), got ${JSON.stringify(v)}`);
+  if (ns.length === 0 || ns.some((n) => !Number.isInteger(n) || n < 1 || n > 32))
+    throw new Error(`--workers must be a list like 1,2,4 (1..32), got ${JSON.stringify(v)}`);
   return ns;
 }
 

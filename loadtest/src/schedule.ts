@@ -78,6 +78,7 @@ export function parseDuration(text: string): number {
     ms += Number(m[1]) * unit;
     matched = re.lastIndex;
   }
-  if (text.length === 0 || matched !== text.length) throw new Error(`not a duration: ${JSON.stringify(text)} (use e.g. 500ms, 30s, 2m, 1m30s)`);
+  if (text.length === 0 || matched !== text.length)
+    throw new Error(`not a duration: ${JSON.stringify(text)} (use e.g. 500ms, 30s, 2m, 1m30s)`);
   return ms;
 }

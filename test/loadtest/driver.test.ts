@@ -18,7 +18,11 @@ describe('arrival schedule', () => {
     const t = [...arrivalOffsets(50, steadyStages(50, 2_000))];
     assert.equal(t.length, 100, `expected 100 arrivals for 50/s over 2 s, got ${t.length}`);
     assert.equal(t[0], 0);
-    for (let i = 1; i < t.length; i++) assert.ok(Math.abs((t[i] as number) - (t[i - 1] as number) - 20) < 1e-6, `gap ${i} is ${(t[i] as number) - (t[i - 1] as number)} ms, expected 20`);
+    for (let i = 1; i < t.length; i++)
+      assert.ok(
+        Math.abs((t[i] as number) - (t[i - 1] as number) - 20) < 1e-6,
+        `gap ${i} is ${(t[i] as number) - (t[i - 1] as number)} ms, expected 20`,
+      );
     assert.ok((t.at(-1) as number) < 2_000);
   });
 
@@ -34,7 +38,10 @@ describe('arrival schedule', () => {
 
   it('ramp stages: four steps to the peak then a hold, like loadtest/k6/ramp.ts', () => {
     const s = rampStages(10, 50, 50_000);
-    assert.deepEqual(s.map((x) => x.target), [20, 30, 40, 50, 50]);
+    assert.deepEqual(
+      s.map((x) => x.target),
+      [20, 30, 40, 50, 50],
+    );
     assert.ok(s.every((x) => x.durationMs === 10_000));
     const n = [...arrivalOffsets(10, s)].length;
     // Integral: 10 s each of (10+20)/2, (20+30)/2, (30+40)/2, (40+50)/2, 50 = 150+250+350+450+500.
@@ -96,7 +103,10 @@ describe('checks, trace ids and the HPA formula', () => {
       { workers: 2, offeredRate: 30, throughput: 9, errors: 0, dropped: 0 },
       { workers: 4, offeredRate: 60, throughput: 16, errors: 0, dropped: 0 },
     ];
-    assert.deepEqual(efficiency(steps).map((e) => e.toFixed(2)), ['1.00', '0.90', '0.80']);
+    assert.deepEqual(
+      efficiency(steps).map((e) => e.toFixed(2)),
+      ['1.00', '0.90', '0.80'],
+    );
     assert.match(markdownTable(steps), /\| 4 \| 60\.0 \| 16\.0 \|/);
     const svg = svgChart(steps, 'a < b');
     assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
@@ -135,7 +145,11 @@ describe('open model against a stand-in starter', () => {
       assert.ok(s.dropped > 0, `with 300 ms answers and 4 in flight, 40/s must drop arrivals; dropped ${s.dropped}`);
       assert.equal(s.ok + s.failed, s.sent, 'every sent request has an outcome');
       assert.ok((s.errors['503'] ?? 0) > 0, `503 answers are counted by status: ${JSON.stringify(s.errors)}`);
-      assert.deepEqual(Object.keys(s.errors), ['503'], `only 503 errors expected (bodies and traces are right): ${JSON.stringify(s.errors)}`);
+      assert.deepEqual(
+        Object.keys(s.errors),
+        ['503'],
+        `only 503 errors expected (bodies and traces are right): ${JSON.stringify(s.errors)}`,
+      );
       assert.equal(s.latencyMs.count, s.sent);
     } finally {
       server.close();

@@ -17,14 +17,20 @@ interface TestRun {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace: string };
-  spec: { parallelism: number; arguments: string; script: { configMap: { name: string; file: string } }; runner: { image: string; env: Array<{ name: string; value: string }> } };
+  spec: {
+    parallelism: number;
+    arguments: string;
+    script: { configMap: { name: string; file: string } };
+    runner: { image: string; env: Array<{ name: string; value: string }> };
+  };
 }
 
 /** k6 from PATH, else where scripts/bootstrap.sh caches it. */
 function k6Binary(): string | undefined {
   const onPath = spawnSync('sh', ['-c', 'command -v k6'], { encoding: 'utf8' });
   if (onPath.status === 0) return onPath.stdout.trim();
-  const cache = process.env.GREETER_TOOLS_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'greeter', 'tools');
+  const cache =
+    process.env.GREETER_TOOLS_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'greeter', 'tools');
   const cached = path.join(cache, 'k6-v1.1.0', 'k6');
   return existsSync(cached) ? cached : undefined;
 }
@@ -68,7 +74,9 @@ describe('k6 scenarios', () => {
     const cm = k.configMapGenerator.find((g) => g.name === 'greeter-k6-scripts');
     assert.ok(cm, 'configMapGenerator greeter-k6-scripts missing');
     const shipped = cm.files.map((f) => path.basename(f)).sort();
-    const onDisk = readdirSync(K6_DIR).filter((f) => f.endsWith('.ts')).sort();
+    const onDisk = readdirSync(K6_DIR)
+      .filter((f) => f.endsWith('.ts'))
+      .sort();
     assert.deepEqual(shipped, onDisk, 'ConfigMap files must equal loadtest/k6/*.ts');
     assert.equal(k.namespace, 'greeter');
     const kubectl = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' });
@@ -98,7 +106,13 @@ describe('k6 scenarios', () => {
       const r = spawnSync(k6, ['run', '--quiet', '--no-color', path.join(K6_DIR, 'smoke.ts')], {
         encoding: 'utf8',
         cwd: runDir,
-        env: { ...process.env, BASE_URL: `http://127.0.0.1:${stack.ports.starter}`, ITERATIONS: '3', SUMMARY_PATH: summaryPath, K6_NO_USAGE_REPORT: 'true' },
+        env: {
+          ...process.env,
+          BASE_URL: `http://127.0.0.1:${stack.ports.starter}`,
+          ITERATIONS: '3',
+          SUMMARY_PATH: summaryPath,
+          K6_NO_USAGE_REPORT: 'true',
+        },
         timeout: 90_000,
       });
       assert.equal(r.status, 0, `k6 smoke should pass (exit 0), got ${r.status}:\n${r.stdout}\n${r.stderr}`);

@@ -78,8 +78,14 @@ it('slot utilization is above 0.7 for one overloaded worker and below it with fo
     assert.ok(one.length >= 3, `expected slot-utilization readings with 1 worker, got ${JSON.stringify(one)}`);
     assert.ok(four.length >= 3, `expected slot-utilization readings with 4 workers, got ${JSON.stringify(four)}`);
     assert.ok(summary.ok > 0, `the load should complete greetings: ${JSON.stringify(summary.errors)}`);
-    assert.ok(median(one) > HPA_TARGET, `1 worker overloaded: slot utilization should be above ${HPA_TARGET}, readings ${JSON.stringify(one)}`);
-    assert.ok(median(four) < HPA_TARGET, `4 workers at the same 6/s: slot utilization should be below ${HPA_TARGET}, readings ${JSON.stringify(four)}`);
+    assert.ok(
+      median(one) > HPA_TARGET,
+      `1 worker overloaded: slot utilization should be above ${HPA_TARGET}, readings ${JSON.stringify(one)}`,
+    );
+    assert.ok(
+      median(four) < HPA_TARGET,
+      `4 workers at the same 6/s: slot utilization should be below ${HPA_TARGET}, readings ${JSON.stringify(four)}`,
+    );
   } catch (err) {
     stop.abort();
     throw new Error(`${(err as Error).message}\n${logTails(runDir)}`, { cause: err });
