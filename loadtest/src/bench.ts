@@ -69,7 +69,8 @@ async function bare(o: Common & { concurrency: number }): Promise<number> {
 async function full(
   o: Common & { rate: number; maxInFlight: number; tracing: boolean },
 ): Promise<{ throughput: number; p99Ms: number; rssMiB?: number }> {
-  const runDir = path.join(ROOT, '.greeter', 'bench-full');
+  // One folder per run, so the logs of an odd run survive the runs after it.
+  const runDir = path.join(ROOT, '.greeter', `bench-full-${o.tracing ? 'traced' : 'untraced'}-${o.rate}`);
   rmSync(runDir, { recursive: true, force: true });
   const stack = await startStack({
     runDir,
@@ -93,6 +94,10 @@ async function full(
       onProgress: (l) => console.error(l),
     });
     console.error(formatSummary('[bench] full stack', s));
+    if (s.failed > 0) {
+      // A ceiling measured with failing requests is not a ceiling: say so next to the figure.
+      console.error(`[bench] WARNING: ${s.failed} requests failed (${JSON.stringify(s.errors)}); logs in ${runDir}`);
+    }
     await sleep(5_000); // one more scrape
     const rss = await promValue(
       `http://127.0.0.1:${stack.ports.prometheus}`,
