@@ -64,7 +64,9 @@ export function svgChart(steps: readonly ScaleStep[], title: string): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
   );
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`);
+  // Long titles shrink rather than run off the canvas (about 0.6 em per character).
+  const titleSize = Math.min(15, Math.floor((W - 24) / (0.6 * title.length)));
+  parts.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="${titleSize}" font-weight="bold">${esc(title)}</text>`);
   for (let v = 0; v <= yMax + 1e-9; v += tick) {
     parts.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${m.l - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${Number(v.toFixed(2))}</text>`);
@@ -87,7 +89,10 @@ export function svgChart(steps: readonly ScaleStep[], title: string): string {
   for (const s of steps) {
     parts.push(`<circle cx="${x(s.workers).toFixed(1)}" cy="${y(s.throughput).toFixed(1)}" r="4.5" fill="#1f77b4"/>`);
     parts.push(
-      `<text x="${(x(s.workers) + 8).toFixed(1)}" y="${(y(s.throughput) + 16).toFixed(1)}" fill="#1f77b4">${s.throughput.toFixed(1)}/s</text>`,
+      // The last point's label goes to its left so it stays inside the canvas.
+      s.workers === maxN
+        ? `<text x="${(x(s.workers) - 8).toFixed(1)}" y="${(y(s.throughput) + 26).toFixed(1)}" text-anchor="end" fill="#1f77b4">${s.throughput.toFixed(1)}/s</text>`
+        : `<text x="${(x(s.workers) + 8).toFixed(1)}" y="${(y(s.throughput) + 16).toFixed(1)}" fill="#1f77b4">${s.throughput.toFixed(1)}/s</text>`,
     );
   }
   const lx = m.l + 12;
