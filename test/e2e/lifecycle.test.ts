@@ -120,6 +120,36 @@ describe('with the stack running', () => {
     });
   });
 
+  test('a greeting slower than STARTER_RESULT_TIMEOUT_MS answers 504 and its workflow still completes', async () => {
+    // A second starter with a short wait; the translator's 400 ms latency makes each greeting take > 800 ms.
+    const port = 8181 + TEST_PORT_OFFSET;
+    const child = spawn(process.execPath, [main('starter')], {
+      env: {
+        ...process.env,
+        OTEL_SDK_DISABLED: 'true',
+        PORT: String(port),
+        TEMPORAL_ADDRESS: stack.temporalAddress,
+        STARTER_RESULT_TIMEOUT_MS: '300',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      for (let i = 0; i < 100 && !out.includes('starter listening'); i++) await new Promise((r) => setTimeout(r, 100));
+      const r = await postGreeting(`http://127.0.0.1:${port}`, { name: 'Paciencia' });
+      assert.equal(r.status, 504, JSON.stringify(r.body));
+      assert.match(String(r.body.error), /no result within 300 ms; the workflow is still running/);
+      // The workflow goes on: the main starter, given the same id, joins it and gets the result.
+      const joined = await postGreeting(api, { name: 'Paciencia', workflowId: String(r.body.workflowId) });
+      assert.equal(joined.status, 200, JSON.stringify(joined.body));
+      assert.equal(joined.body.result, '¡Hola, Paciencia!\n¡Adiós, Paciencia!');
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  });
+
   test('the greet CLI prints the result like the example client', () => {
     const r = spawnSync(process.execPath, [path.join(ROOT, 'services/starter/dist/src/cli.js'), 'Maria'], {
       env: { ...process.env, OTEL_SDK_DISABLED: 'true', TEMPORAL_ADDRESS: stack.temporalAddress },

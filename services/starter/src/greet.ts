@@ -99,14 +99,19 @@ export async function greet(client: Client, req: GreetRequest, opts: GreetOption
 
   let result: string;
   try {
+    // Cleared once the race is decided, so busy starters do not pile up pending timers.
+    let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      const t = setTimeout(
+      timer = setTimeout(
         () => reject(new GreetError('timeout', `no result within ${opts.resultTimeoutMs} ms; the workflow is still running`, workflowId)),
         opts.resultTimeoutMs,
       );
-      t.unref();
     });
-    result = await Promise.race([handle.result(), timeout]);
+    try {
+      result = await Promise.race([handle.result(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   } catch (err) {
     if (err instanceof GreetError) throw err;
     if (err instanceof WorkflowFailedError) throw new GreetError('failed', rootMessage(err), workflowId, { cause: err });
