@@ -55,6 +55,36 @@ describe('a bad environment value stops start-up, naming the variable', () => {
   });
 });
 
+describe('translator shutdown', () => {
+  test('SIGTERM: /readyz turns 503, in-flight requests finish, new connections are refused, exit 0', async () => {
+    const port = 9998 + TEST_PORT_OFFSET;
+    const base = `http://127.0.0.1:${port}`;
+    const child = spawn(process.execPath, [main('translator')], {
+      env: { ...process.env, OTEL_SDK_DISABLED: 'true', PORT: String(port), TRANSLATOR_LATENCY_MS: '800', SHUTDOWN_DELAY_MS: '300' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = once(child, 'exit') as Promise<[number | null]>;
+    for (let i = 0; i < 100 && !out.includes('translator listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await fetch(`${base}/readyz`)).status, 200);
+
+    const inFlight = fetch(`${base}/get-spanish-greeting?name=Maria`).then(async (r) => ({ status: r.status, body: await r.text() }));
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    // Draining: still answering, but not ready, so a load balancer stops sending traffic.
+    const ready = await fetch(`${base}/readyz`, { headers: { connection: 'close' } });
+    assert.equal(ready.status, 503);
+    assert.equal(((await ready.json()) as { reason: string }).reason, 'draining');
+
+    assert.deepEqual(await inFlight, { status: 200, body: '¡Hola, Maria!' }, 'the in-flight request completes');
+    const [code] = await exited;
+    assert.equal(code, 0, `exit code; output: ${out}`);
+    await assert.rejects(fetch(`${base}/healthz`), 'the port is closed after exit');
+  });
+});
+
 describe('starter without Temporal', () => {
   test('is alive but not ready, and answers 503 JSON instead of hanging or crashing', async () => {
     const port = 8180 + TEST_PORT_OFFSET;

@@ -169,8 +169,12 @@ export async function listen(app: Koa, host: string, port: number): Promise<Runn
       new Promise<void>((resolve) => {
         const force = setTimeout(() => server.closeAllConnections(), graceMs);
         force.unref();
+        // Keep-alive connections that finish their request after close() stay open
+        // otherwise, holding shutdown until the grace time runs out.
+        const idle = setInterval(() => server.closeIdleConnections(), 50);
         server.close(() => {
           clearTimeout(force);
+          clearInterval(idle);
           resolve();
         });
         server.closeIdleConnections();
