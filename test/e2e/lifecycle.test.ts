@@ -1,7 +1,7 @@
 // Process lifecycle on real processes: graceful worker shutdown with workflows in
 // flight, start-up refusal on bad configuration, the starter without Temporal, and the CLI.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,6 +20,31 @@ function runToExit(svc: string, env: Record<string, string>): { status: number |
   return { status: r.status, stderr: r.stderr };
 }
 
+interface RunningService {
+  child: ChildProcess;
+  base: string;
+  /** Everything the service printed on stdout so far. */
+  output(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Starts a compiled service on a port and waits for its "<svc> listening" log line. */
+async function startService(svc: string, port: number, env: Record<string, string>): Promise<RunningService> {
+  const child = spawn(process.execPath, [main(svc)], {
+    env: { ...process.env, OTEL_SDK_DISABLED: 'true', PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  for (let i = 0; !out.includes(`${svc} listening`); i++) {
+    if (i >= 100 || child.exitCode !== null) throw new Error(`${svc} did not start listening on ${port}; output: ${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, base: `http://127.0.0.1:${port}`, output: () => out, exited };
+}
+
 describe('a bad environment value stops start-up, naming the variable', () => {
   const cases: [string, Record<string, string>, RegExp][] = [
     ['translator', { TRANSLATOR_FAILURE_RATE: '1.5' }, /TRANSLATOR_FAILURE_RATE="1\.5" is invalid: expected a number from 0 to 1/],
@@ -35,6 +60,16 @@ describe('a bad environment value stops start-up, naming the variable', () => {
     ['worker', { TRANSLATOR_URL: 'ftp://x' }, /TRANSLATOR_URL="ftp:\/\/x" is invalid: expected an http\(s\) URL/],
     ['worker', { WORKER_MAX_CONCURRENT_ACTIVITIES: '0' }, /WORKER_MAX_CONCURRENT_ACTIVITIES="0" is invalid: expected an integer from 1/],
     ['worker', { TEMPORAL_TLS_CERT_PATH: '/tmp/cert.pem' }, /TEMPORAL_TLS_KEY_PATH is required/],
+    [
+      'worker',
+      { WORKER_WORKFLOW_BUNDLE: '/nonexistent/bundle.js' },
+      /WORKER_WORKFLOW_BUNDLE="\/nonexistent\/bundle\.js" is invalid: expected an existing file/,
+    ],
+    [
+      'starter',
+      { TEMPORAL_API_KEY: 'k', TEMPORAL_TLS_CA_PATH: '/nonexistent/ca.pem' },
+      /TEMPORAL_TLS_CA_PATH="\/nonexistent\/ca\.pem" is invalid: expected an existing file/,
+    ],
     ['starter', { STARTER_MAX_BODY_BYTES: '-1' }, /STARTER_MAX_BODY_BYTES="-1" is invalid/],
     ['starter', { TEMPORAL_TLS: 'maybe' }, /TEMPORAL_TLS="maybe" is invalid: expected true or false/],
   ];
@@ -57,21 +92,13 @@ describe('a bad environment value stops start-up, naming the variable', () => {
 
 describe('translator shutdown', () => {
   test('SIGTERM: /readyz turns 503, in-flight requests finish, new connections are refused, exit 0', async () => {
-    const port = 9998 + TEST_PORT_OFFSET;
-    const base = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, [main('translator')], {
-      env: { ...process.env, OTEL_SDK_DISABLED: 'true', PORT: String(port), TRANSLATOR_LATENCY_MS: '800', SHUTDOWN_DELAY_MS: '300' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    const exited = once(child, 'exit') as Promise<[number | null]>;
-    for (let i = 0; i < 100 && !out.includes('translator listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    const svc = await startService('translator', 9998 + TEST_PORT_OFFSET, { TRANSLATOR_LATENCY_MS: '800', SHUTDOWN_DELAY_MS: '300' });
+    const { base } = svc;
     assert.equal((await fetch(`${base}/readyz`)).status, 200);
 
     const inFlight = fetch(`${base}/get-spanish-greeting?name=Maria`).then(async (r) => ({ status: r.status, body: await r.text() }));
     await new Promise((r) => setTimeout(r, 100));
-    child.kill('SIGTERM');
+    svc.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 100));
     // Draining: still answering, but not ready, so a load balancer stops sending traffic.
     const ready = await fetch(`${base}/readyz`, { headers: { connection: 'close' } });
@@ -79,30 +106,16 @@ describe('translator shutdown', () => {
     assert.equal(((await ready.json()) as { reason: string }).reason, 'draining');
 
     assert.deepEqual(await inFlight, { status: 200, body: '¡Hola, Maria!' }, 'the in-flight request completes');
-    const [code] = await exited;
-    assert.equal(code, 0, `exit code; output: ${out}`);
+    assert.equal(await svc.exited, 0, `exit code; output: ${svc.output()}`);
     await assert.rejects(fetch(`${base}/healthz`), 'the port is closed after exit');
   });
 });
 
 describe('starter without Temporal', () => {
   test('is alive but not ready, and answers 503 JSON instead of hanging or crashing', async () => {
-    const port = 8180 + TEST_PORT_OFFSET;
-    const child = spawn(process.execPath, [main('starter')], {
-      env: {
-        ...process.env,
-        OTEL_SDK_DISABLED: 'true',
-        PORT: String(port),
-        TEMPORAL_ADDRESS: '127.0.0.1:1',
-        STARTER_RPC_TIMEOUT_MS: '1000',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const svc = await startService('starter', 8180 + TEST_PORT_OFFSET, { TEMPORAL_ADDRESS: '127.0.0.1:1', STARTER_RPC_TIMEOUT_MS: '1000' });
     try {
-      const base = `http://127.0.0.1:${port}`;
-      for (let i = 0; i < 100 && !out.includes('starter listening'); i++) await new Promise((r) => setTimeout(r, 100));
+      const { base } = svc;
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
       const ready = await fetch(`${base}/readyz`);
       assert.equal(ready.status, 503);
@@ -111,9 +124,8 @@ describe('starter without Temporal', () => {
       assert.equal(r.status, 503, JSON.stringify(r.body));
       assert.match(String(r.body.error), /Temporal is unreachable/);
     } finally {
-      child.kill('SIGTERM');
-      const [code] = (await once(child, 'exit')) as [number | null];
-      assert.equal(code, 0, `starter should exit 0 on SIGTERM; output: ${out}`);
+      svc.child.kill('SIGTERM');
+      assert.equal(await svc.exited, 0, `starter should exit 0 on SIGTERM; output: ${svc.output()}`);
     }
   });
 });
@@ -152,22 +164,12 @@ describe('with the stack running', () => {
 
   test('a greeting slower than STARTER_RESULT_TIMEOUT_MS answers 504 and its workflow still completes', async () => {
     // A second starter with a short wait; the translator's 400 ms latency makes each greeting take > 800 ms.
-    const port = 8181 + TEST_PORT_OFFSET;
-    const child = spawn(process.execPath, [main('starter')], {
-      env: {
-        ...process.env,
-        OTEL_SDK_DISABLED: 'true',
-        PORT: String(port),
-        TEMPORAL_ADDRESS: stack.temporalAddress,
-        STARTER_RESULT_TIMEOUT_MS: '300',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const svc = await startService('starter', 8181 + TEST_PORT_OFFSET, {
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      STARTER_RESULT_TIMEOUT_MS: '300',
     });
     try {
-      let out = '';
-      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-      for (let i = 0; i < 100 && !out.includes('starter listening'); i++) await new Promise((r) => setTimeout(r, 100));
-      const r = await postGreeting(`http://127.0.0.1:${port}`, { name: 'Paciencia' });
+      const r = await postGreeting(svc.base, { name: 'Paciencia' });
       assert.equal(r.status, 504, JSON.stringify(r.body));
       assert.match(String(r.body.error), /no result within 300 ms; the workflow is still running/);
       // The workflow goes on: the main starter, given the same id, joins it and gets the result.
@@ -175,8 +177,8 @@ describe('with the stack running', () => {
       assert.equal(joined.status, 200, JSON.stringify(joined.body));
       assert.equal(joined.body.result, '¡Hola, Paciencia!\n¡Adiós, Paciencia!');
     } finally {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
+      svc.child.kill('SIGTERM');
+      await svc.exited;
     }
   });
 

@@ -1,6 +1,8 @@
 // Environment parsing: every service reads its configuration once, at start-up,
 // through these helpers so that a bad value stops the process with a message
 // naming the variable instead of surfacing later as an odd runtime failure.
+import { existsSync } from 'node:fs';
+import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './contract';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -151,10 +153,10 @@ export interface CommonConfig {
   shutdownGraceMs: number;
 }
 
-export function readCommon(r: EnvReader, defaultPort: number, portVar = 'PORT'): CommonConfig {
+export function readCommon(r: EnvReader, defaultPort: number): CommonConfig {
   return {
     host: r.string('HOST', '127.0.0.1'),
-    port: r.port(portVar, defaultPort),
+    port: r.port('PORT', defaultPort),
     logLevel: r.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10_000, { min: 0, max: 600_000 }),
   };
@@ -173,7 +175,7 @@ export interface TemporalConfig {
   tlsServerName: string | undefined;
 }
 
-export function readTemporal(r: EnvReader, defaultTaskQueue: string): TemporalConfig {
+export function readTemporal(r: EnvReader): TemporalConfig {
   const apiKey = r.optionalString('TEMPORAL_API_KEY');
   const tlsCertPath = r.optionalString('TEMPORAL_TLS_CERT_PATH');
   const tlsKeyPath = r.optionalString('TEMPORAL_TLS_KEY_PATH');
@@ -186,8 +188,8 @@ export function readTemporal(r: EnvReader, defaultTaskQueue: string): TemporalCo
   const tlsDefault = apiKey !== undefined || tlsCertPath !== undefined;
   return {
     address: r.hostPort('TEMPORAL_ADDRESS', 'localhost:7233'),
-    namespace: r.string('TEMPORAL_NAMESPACE', 'default'),
-    taskQueue: r.string('TEMPORAL_TASK_QUEUE', defaultTaskQueue),
+    namespace: r.string('TEMPORAL_NAMESPACE', DEFAULT_NAMESPACE),
+    taskQueue: r.string('TEMPORAL_TASK_QUEUE', DEFAULT_TASK_QUEUE),
     apiKey,
     tls: r.bool('TEMPORAL_TLS', tlsDefault),
     tlsCertPath,
@@ -195,6 +197,23 @@ export function readTemporal(r: EnvReader, defaultTaskQueue: string): TemporalCo
     tlsCaPath: r.optionalString('TEMPORAL_TLS_CA_PATH'),
     tlsServerName: r.optionalString('TEMPORAL_TLS_SERVER_NAME'),
   };
+}
+
+/**
+ * Start-up check that every configured file exists, naming the variable of each
+ * missing one. Separate from readConfig, which judges values only: whether a path
+ * exists depends on where the process runs (mounted Secrets, the image layout).
+ */
+export function requireFiles(files: Record<string, string | undefined>): void {
+  const missing = Object.entries(files)
+    .filter(([, p]) => p !== undefined && !existsSync(p))
+    .map(([name, p]) => new ConfigError(name, p, 'an existing file'));
+  if (missing.length > 0) throw new ConfigErrors(missing);
+}
+
+/** The files a Temporal connection reads, by variable, for requireFiles. */
+export function temporalFiles(t: TemporalConfig): Record<string, string | undefined> {
+  return { TEMPORAL_TLS_CERT_PATH: t.tlsCertPath, TEMPORAL_TLS_KEY_PATH: t.tlsKeyPath, TEMPORAL_TLS_CA_PATH: t.tlsCaPath };
 }
 
 /** Connection options in the shape both @temporalio/client Connection and @temporalio/worker NativeConnection take. */

@@ -5,10 +5,6 @@ export const WORKFLOW_TYPE = 'GreetSomeone';
 export const DEFAULT_TASK_QUEUE = 'greeting-tasks';
 export const DEFAULT_NAMESPACE = 'default';
 
-/** Activity names as the workflow schedules them and the worker registers them. */
-export const ACTIVITY_TYPES = ['greetInSpanish', 'farewellInSpanish'] as const;
-export type ActivityType = (typeof ACTIVITY_TYPES)[number];
-
 /** Signature of the GreetSomeone workflow: one name in, "<greeting>\n<farewell>" out. */
 export type GreetSomeoneWorkflow = (name: string) => Promise<string>;
 

@@ -95,12 +95,6 @@ export function startTelemetry(defaults: { serviceName: string; serviceVersion: 
   return current;
 }
 
-/** The process's telemetry; throws if startTelemetry was not called first. */
-export function telemetry(): Telemetry {
-  if (!current) throw new Error('startTelemetry() must run before application code');
-  return current;
-}
-
 /** The current trace id, if a sampled-or-not span is active. */
 export function activeTraceId(): string | undefined {
   const ctx = trace.getActiveSpan()?.spanContext();

@@ -41,7 +41,8 @@ async function main(): Promise<number> {
   }
   const telemetry = startTelemetry({ serviceName: 'greet-cli', serviceVersion: pkg.version });
   // Loaded after telemetry starts, so their http/grpc modules are instrumented.
-  const { validateName, loadConfig, readTemporal, DEFAULT_TASK_QUEUE } = require('@greeter/shared') as typeof import('@greeter/shared');
+  const { validateName, loadConfig, readTemporal, requireFiles, temporalFiles } =
+    require('@greeter/shared') as typeof import('@greeter/shared');
   const { createClient } = require('./temporal') as typeof import('./temporal');
   const { greet, GreetError } = require('./greet') as typeof import('./greet');
   const problem = validateName(parsed.name);
@@ -51,7 +52,8 @@ async function main(): Promise<number> {
   }
   let temporal;
   try {
-    temporal = loadConfig((r) => readTemporal(r, DEFAULT_TASK_QUEUE));
+    temporal = loadConfig((r) => readTemporal(r));
+    requireFiles(temporalFiles(temporal));
   } catch (err) {
     process.stderr.write(`greet: ${(err as Error).message}\n`);
     return 78;

@@ -1,12 +1,4 @@
-import {
-  DEFAULT_TASK_QUEUE,
-  loadConfig,
-  readCommon,
-  readTemporal,
-  type CommonConfig,
-  type Env,
-  type TemporalConfig,
-} from '@greeter/shared';
+import { loadConfig, readCommon, readTemporal, type CommonConfig, type Env, type TemporalConfig } from '@greeter/shared';
 
 export interface StarterConfig extends CommonConfig {
   temporal: TemporalConfig;
@@ -23,7 +15,7 @@ export function readConfig(env?: Env): StarterConfig {
   return loadConfig(
     (r) => ({
       ...readCommon(r, 8080),
-      temporal: readTemporal(r, DEFAULT_TASK_QUEUE),
+      temporal: readTemporal(r),
       shutdownDelayMs: r.int('SHUTDOWN_DELAY_MS', 0, { min: 0, max: 60_000 }),
       resultTimeoutMs: r.int('STARTER_RESULT_TIMEOUT_MS', 60_000, { min: 100, max: 3_600_000 }),
       rpcTimeoutMs: r.int('STARTER_RPC_TIMEOUT_MS', 5_000, { min: 100, max: 600_000 }),

@@ -47,6 +47,10 @@ function isUnavailable(err: unknown): boolean {
   return cause !== undefined && cause !== err && isUnavailable(cause);
 }
 
+function unavailable(err: unknown, workflowId: string): GreetError {
+  return new GreetError('unavailable', `Temporal is unreachable: ${(err as Error).message}`, workflowId, { cause: err });
+}
+
 /** The innermost failure message, e.g. the translator's answer behind ActivityFailure. */
 function rootMessage(err: Error): string {
   let e: Error = err;
@@ -58,7 +62,8 @@ function rootMessage(err: Error): string {
 export async function greet(client: Client, req: GreetRequest, opts: GreetOptions): Promise<Greeting> {
   const workflowId = req.workflowId ?? `greet-${randomUUID()}`;
   const deadline = () => Date.now() + opts.rpcTimeoutMs;
-  let runId: string;
+  // Unknown only when the id already ran; then it is a client-supplied id, and describe() below fills it in.
+  let runId: string | undefined;
   try {
     const handle = await client.connection.withDeadline(deadline(), () =>
       client.workflow.start<GreetSomeoneWorkflow>(WORKFLOW_TYPE, {
@@ -73,16 +78,11 @@ export async function greet(client: Client, req: GreetRequest, opts: GreetOption
     );
     runId = handle.firstExecutionRunId;
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      runId = '';
-    } else if (isUnavailable(err)) {
-      throw new GreetError('unavailable', `Temporal is unreachable: ${(err as Error).message}`, workflowId, { cause: err });
-    } else {
-      throw err;
-    }
+    if (isUnavailable(err)) throw unavailable(err, workflowId);
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
 
-  const handle = client.workflow.getHandle<GreetSomeoneWorkflow>(workflowId, runId || undefined);
+  const handle = client.workflow.getHandle<GreetSomeoneWorkflow>(workflowId, runId);
   if (req.workflowId !== undefined) {
     // A reused id must be for the same name; otherwise its old result would be wrong.
     const description = await client.connection.withDeadline(deadline(), () => handle.describe());
@@ -115,9 +115,8 @@ export async function greet(client: Client, req: GreetRequest, opts: GreetOption
   } catch (err) {
     if (err instanceof GreetError) throw err;
     if (err instanceof WorkflowFailedError) throw new GreetError('failed', rootMessage(err), workflowId, { cause: err });
-    if (isUnavailable(err))
-      throw new GreetError('unavailable', `Temporal is unreachable: ${(err as Error).message}`, workflowId, { cause: err });
+    if (isUnavailable(err)) throw unavailable(err, workflowId);
     throw err;
   }
-  return { result, ...splitResult(result), workflowId, runId };
+  return { result, ...splitResult(result), workflowId, runId: runId ?? '' };
 }

@@ -1,5 +1,15 @@
 // Wires the starter: config, Temporal client, HTTP API, readiness and shutdown.
-import { Readiness, httpDrainSteps, createHttpMetrics, createLogger, createRegistry, installShutdown, listen } from '@greeter/shared';
+import {
+  Readiness,
+  httpDrainSteps,
+  createHttpMetrics,
+  createLogger,
+  createRegistry,
+  installShutdown,
+  listen,
+  requireFiles,
+  temporalFiles,
+} from '@greeter/shared';
 import type { Telemetry } from '@greeter/shared/telemetry';
 import { createStarterApp } from './app';
 import { readConfig } from './config';
@@ -7,6 +17,7 @@ import { createClient, temporalReachable } from './temporal';
 
 export async function run(telemetry: Telemetry): Promise<void> {
   const config = readConfig();
+  requireFiles(temporalFiles(config.temporal));
   const log = createLogger('starter', config.logLevel);
   const registry = createRegistry('starter');
   const readiness = new Readiness();

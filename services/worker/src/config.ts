@@ -1,12 +1,4 @@
-import {
-  DEFAULT_TASK_QUEUE,
-  loadConfig,
-  readCommon,
-  readTemporal,
-  type CommonConfig,
-  type Env,
-  type TemporalConfig,
-} from '@greeter/shared';
+import { loadConfig, readCommon, readTemporal, type CommonConfig, type Env, type TemporalConfig } from '@greeter/shared';
 
 export interface WorkerConfig extends CommonConfig {
   temporal: TemporalConfig;
@@ -26,7 +18,7 @@ export function readConfig(env?: Env): WorkerConfig {
   return loadConfig(
     (r) => ({
       ...readCommon(r, 9465),
-      temporal: readTemporal(r, DEFAULT_TASK_QUEUE),
+      temporal: readTemporal(r),
       translatorUrl: r.httpUrl('TRANSLATOR_URL', 'http://127.0.0.1:9999'),
       coreMetricsPort: r.port('WORKER_METRICS_PORT', 9464),
       maxConcurrentActivities: r.int('WORKER_MAX_CONCURRENT_ACTIVITIES', 100, { min: 1, max: 10_000 }),

@@ -1,6 +1,6 @@
 // Wires the worker: Temporal runtime (Core metrics, logs), connection, Worker,
 // a small HTTP server for health and prom-client, and graceful shutdown.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
 import {
@@ -13,7 +13,9 @@ import {
   errorFields,
   installShutdown,
   listen,
+  requireFiles,
   temporalConnectionOptions,
+  temporalFiles,
   type Logger,
 } from '@greeter/shared';
 import type { Telemetry } from '@greeter/shared/telemetry';
@@ -59,12 +61,9 @@ async function connect(config: WorkerConfig, log: Logger, readiness: Readiness, 
 
 export async function run(telemetry: Telemetry): Promise<void> {
   const config = readConfig();
+  // The bundle is written by `npm run build` (and baked into the image).
+  requireFiles({ ...temporalFiles(config.temporal), WORKER_WORKFLOW_BUNDLE: config.workflowBundlePath });
   const log = createLogger('worker', config.logLevel);
-  if (config.workflowBundlePath && !existsSync(config.workflowBundlePath)) {
-    throw Object.assign(new Error(`WORKER_WORKFLOW_BUNDLE=${config.workflowBundlePath} does not exist (run npm run build)`), {
-      name: 'ConfigError',
-    });
-  }
   installRuntime(config, log);
 
   const registry = createRegistry('worker');
@@ -131,20 +130,18 @@ export async function run(telemetry: Telemetry): Promise<void> {
   state.worker = w;
   readiness.setCheck(() => (w.getState() === 'RUNNING' ? undefined : `worker ${w.getState().toLowerCase()}`));
   readiness.setReady();
-  const running = w.run().catch((err: unknown) => {
-    log.fatal(errorFields(err), 'worker failed');
-    process.exitCode = 1;
-    throw err;
-  });
-  state.running = running;
-  running.then(
+  // Resolves when a requested shutdown has drained; a worker that stops on its own takes the process down.
+  state.running = w.run().then(
     () => {
       if (!stopping) {
         log.error('worker stopped unexpectedly');
         process.exit(1);
       }
     },
-    () => process.exit(1),
+    (err: unknown) => {
+      log.fatal(errorFields(err), 'worker failed');
+      process.exit(1);
+    },
   );
   log.info(
     {
