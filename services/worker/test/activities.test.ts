@@ -18,13 +18,17 @@ async function startTranslator(env: Record<string, string> = {}): Promise<{ proc
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', OTEL_SDK_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // Keep reading stdout for the child's whole life: a closed or full pipe would block
+  // its synchronous log writes (pino) and with them its shutdown.
   let buffered = '';
-  for await (const chunk of proc.stdout!) {
-    buffered += String(chunk);
+  proc.stdout!.on('data', (chunk: Buffer) => (buffered += String(chunk)));
+  for (let i = 0; i < 100; i++) {
     const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(buffered);
     if (m) return { proc, url: m[1] as string };
+    if (proc.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`translator exited before listening: ${buffered}`);
+  throw new Error(`translator did not start listening: ${buffered}`);
 }
 
 async function stop(proc: ChildProcess): Promise<void> {
