@@ -8,6 +8,11 @@
 ARG NODE_VERSION=24.21.0
 
 FROM node:${NODE_VERSION}-slim AS manifests
+# Behind a TLS-intercepting proxy, give `npm ci` the proxy's CA without baking it into a layer:
+#   --secret id=npm-ca,src=/path/to/ca.pem --build-arg NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca
+# (empty by default, which Node ignores). Only the build stages see it; the runtime stage does not.
+ARG NODE_EXTRA_CA_CERTS=""
+ENV NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS}
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY services/shared/package.json services/shared/
@@ -16,7 +21,7 @@ COPY services/worker/package.json services/worker/
 COPY services/starter/package.json services/starter/
 
 FROM manifests AS build
-RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm-ca npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY services/ services/
 # Only the service projects: tests, scripts and their tsconfig are not in the context.
@@ -24,13 +29,13 @@ RUN npx tsc -b services/translator services/worker services/starter \
  && node services/worker/dist/src/build-workflow-bundle.js
 
 FROM manifests AS deps-translator
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --workspace=services/translator --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm-ca npm ci --omit=dev --workspace=services/translator --no-audit --no-fund
 
 FROM manifests AS deps-worker
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --workspace=services/worker --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm-ca npm ci --omit=dev --workspace=services/worker --no-audit --no-fund
 
 FROM manifests AS deps-starter
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --workspace=services/starter --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm-ca npm ci --omit=dev --workspace=services/starter --no-audit --no-fund
 
 FROM node:${NODE_VERSION}-slim AS runtime
 # HOST: the services bind 127.0.0.1 by default; in a container they must listen on all interfaces.

@@ -3,7 +3,7 @@
 # Extra arguments are passed to node --test, e.g. `npm test -- --test-name-pattern=translator`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-mapfile -t files < <(find services/*/dist/test test/dist -name '*.test.js' 2>/dev/null | sort)
+mapfile -t files < <(find services/*/dist/test test/dist -name '*.test.js' -not -path 'test/dist/cluster/*' 2>/dev/null | sort)
 if [[ ${#files[@]} -eq 0 ]]; then
   echo "no compiled tests found (did the build run?)" >&2
   exit 1

@@ -1,6 +1,7 @@
 // Shared by the k6 scenarios: settings from __ENV, the greeting request (with a fresh
 // W3C traceparent so each trace starts at the load generator), thresholds and the summary.
 import { check } from 'k6';
+import { Counter, Trend } from 'k6/metrics';
 import { randomBytes } from 'k6/crypto';
 import http from 'k6/http';
 import type { Options } from 'k6/options';
@@ -69,6 +70,13 @@ function parse(body: unknown): GreetingBody {
   }
 }
 
+/**
+ * Every greeting's latency tagged with its outcome (ok: 200 with the exact result), so a run's
+ * JSON output (k6 --out json=...) gives per-second throughput, percentiles and every failure.
+ */
+const greetingDuration = new Trend('greeting_duration', true);
+const greetingsFailed = new Counter('greetings_failed');
+
 /** One POST /greetings; the checks hold the body to the API contract. */
 export function greet(): void {
   const name = NAMES[Math.floor(Math.random() * NAMES.length)] ?? 'Maria';
@@ -80,6 +88,12 @@ export function greet(): void {
     timeout: envDuration('REQUEST_TIMEOUT', '60s'),
   });
   const body = parse(res.body);
+  const ok = res.status === 200 && body.result === `¡Hola, ${name}!\n¡Adiós, ${name}!`;
+  greetingDuration.add(res.timings.duration, { outcome: ok ? 'ok' : 'failed', status: String(res.status) });
+  if (!ok) {
+    greetingsFailed.add(1, { status: String(res.status) });
+    console.warn(`greeting for ${name} failed: ${res.status} ${String(res.error || res.body).slice(0, 200)}`);
+  }
   check(res, {
     'status is 200': (r) => r.status === 200,
     'result is the greeting and the farewell': () => body.result === `¡Hola, ${name}!\n¡Adiós, ${name}!`,

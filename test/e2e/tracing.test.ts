@@ -2,25 +2,11 @@
 // the caller's traceparent through starter, Temporal, worker and translator; and a
 // failed translator call shows as an errored attempt followed by a retry in the same trace.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CHAIN, describeTrace, fetchTrace as fetchTraceFrom, newTraceparent, tag, type JaegerSpan } from '../support/jaeger';
 import { logTails, postGreeting, startTestStack } from '../support/stack';
-
-interface JaegerSpan {
-  traceID: string;
-  spanID: string;
-  operationName: string;
-  references: { refType: string; spanID: string }[];
-  tags: { key: string; value: unknown }[];
-  processID: string;
-  startTime: number;
-}
-interface JaegerTrace {
-  spans: JaegerSpan[];
-  processes: Record<string, { serviceName: string }>;
-}
 
 let stack: Awaited<ReturnType<typeof startTestStack>>;
 let api: string;
@@ -34,59 +20,8 @@ after(async () => {
   await stack?.stop();
 });
 
-const tag = (s: JaegerSpan, key: string) => s.tags.find((t) => t.key === key)?.value;
-
-/** Polls Jaeger until the trace holds `minSpans` spans (export is batched), bounded. */
-async function fetchTrace(traceId: string, minSpans: number): Promise<JaegerTrace> {
-  let last = 'nothing yet';
-  for (let i = 0; i < 60; i++) {
-    const res = await fetch(`http://127.0.0.1:${stack.ports.jaegerQuery}/api/traces/${traceId}`);
-    if (res.ok) {
-      const body = (await res.json()) as { data: JaegerTrace[] };
-      const t = body.data[0];
-      if (t && t.spans.length >= minSpans) {
-        // Give stragglers (the workflow's last spans) one more batch to arrive.
-        await new Promise((r) => setTimeout(r, 700));
-        const again = (await (await fetch(`http://127.0.0.1:${stack.ports.jaegerQuery}/api/traces/${traceId}`)).json()) as {
-          data: JaegerTrace[];
-        };
-        return again.data[0] as JaegerTrace;
-      }
-      last = `${t?.spans.length ?? 0} spans`;
-    } else last = `HTTP ${res.status}`;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`trace ${traceId} did not reach ${minSpans} spans in Jaeger (last: ${last})\n${logTails(stack.runDir)}`);
-}
-
-/** A readable view: each span as "service: name" with its parent's view and kind. */
-function describeTrace(t: JaegerTrace) {
-  const byId = new Map(t.spans.map((s) => [s.spanID, s]));
-  const label = (s: JaegerSpan) => `${t.processes[s.processID]?.serviceName}: ${s.operationName}`;
-  const parentOf = (s: JaegerSpan) => {
-    const ref = s.references.find((r) => r.refType === 'CHILD_OF');
-    return ref ? byId.get(ref.spanID) : undefined;
-  };
-  const edges = t.spans.map((s) => {
-    const p = parentOf(s);
-    return `${p ? label(p) : '(root)'} -> ${label(s)}`;
-  });
-  return { label, parentOf, edges, byId };
-}
-
-function newTraceparent(): { header: string; traceId: string; parentId: string } {
-  const traceId = randomBytes(16).toString('hex');
-  const parentId = randomBytes(8).toString('hex');
-  return { header: `00-${traceId}-${parentId}-01`, traceId, parentId };
-}
-
-const CHAIN = (activity: string, route: string) => [
-  'starter: StartWorkflow:GreetSomeone -> worker: RunWorkflow:GreetSomeone',
-  `worker: RunWorkflow:GreetSomeone -> worker: StartActivity:${activity}`,
-  `worker: StartActivity:${activity} -> worker: RunActivity:${activity}`,
-  `worker: RunActivity:${activity} -> worker: GET`,
-  `worker: GET -> translator: GET ${route}`,
-];
+const fetchTrace = (traceId: string, minSpans: number) =>
+  fetchTraceFrom(`http://127.0.0.1:${stack.ports.jaegerQuery}`, traceId, minSpans, () => logTails(stack.runDir));
 
 describe('tracing', () => {
   test('one POST /greetings is one trace from the caller to the translator', async () => {

@@ -6,11 +6,9 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
-import { DEFAULT_TASK_QUEUE, WORKFLOW_TYPE } from '@greeter/shared/contract';
 import { startStack, type Stack } from '@greeter/scripts/stack';
-import { allTargets, loadDashboards, metricUses, substitute } from '../dashboards/dashboard-files';
+import { allTargets, loadDashboards, metricUses } from '../dashboards/dashboard-files';
+import { OPTIONAL_SERIES, driveDashboardTraffic, promApi, type DashboardTraffic, type ExemplarSeries } from '../support/prometheus';
 import { logTails } from '../support/stack';
 
 /** This area's port range: every default port + 30000. */
@@ -20,127 +18,12 @@ const TRAFFIC_MS = 15_000;
 /** Upper bound for Prometheus to have two scrapes of everything after the traffic. */
 const SCRAPE_WAIT_MS = 40_000;
 
-/** Series each scrape job must expose (the list the dashboards and the HPA rely on). */
-const EXPECTED_SERIES: Record<string, string[]> = {
-  starter: [
-    'greeter_greetings_total',
-    'greeter_workflow_duration_seconds_bucket',
-    'http_server_request_duration_seconds_bucket',
-    'http_server_request_duration_seconds_count',
-    'process_cpu_seconds_total',
-    'process_resident_memory_bytes',
-  ],
-  translator: [
-    'translator_translations_total',
-    'http_server_request_duration_seconds_bucket',
-    'http_server_request_duration_seconds_count',
-    'process_cpu_seconds_total',
-  ],
-  worker: [
-    'greeter_worker_slots',
-    'process_cpu_seconds_total',
-    'process_resident_memory_bytes',
-    'nodejs_eventloop_lag_p50_seconds',
-    'nodejs_eventloop_lag_p99_seconds',
-    'nodejs_heap_size_used_bytes',
-    'nodejs_heap_size_total_bytes',
-    'nodejs_gc_duration_seconds_sum',
-  ],
-  'temporal-worker': [
-    'temporal_workflow_completed',
-    'temporal_workflow_failed',
-    'temporal_workflow_endtoend_latency_bucket',
-    'temporal_workflow_task_schedule_to_start_latency_bucket',
-    'temporal_workflow_task_execution_latency_bucket',
-    'temporal_activity_execution_latency_bucket',
-    'temporal_activity_schedule_to_start_latency_bucket',
-    'temporal_activity_execution_failed',
-    'temporal_activity_task_received',
-    'temporal_worker_task_slots_available',
-    'temporal_worker_task_slots_used',
-    'temporal_sticky_cache_size',
-    'temporal_sticky_cache_hit',
-    'temporal_num_pollers',
-    'temporal_request',
-    'temporal_long_request',
-  ],
-  'temporal-server': [
-    'service_requests',
-    'service_latency_bucket',
-    'persistence_requests',
-    'persistence_latency_bucket',
-    'state_transition_count_sum',
-  ],
-};
-
-/**
- * Series the dashboards read that need not exist here: kube-state-metrics runs only in a
- * cluster (the replicas panel falls back to counting polling workers), and Temporal Core
- * creates these counters at their first increment (the panels show 0 until then).
- */
-const OPTIONAL_SERIES = new Set([
-  'kube_deployment_status_replicas',
-  'temporal_request_failure',
-  'temporal_long_request_failure',
-  'temporal_sticky_cache_miss',
-]);
-
-interface PromResponse<T> {
-  status: 'success' | 'error';
-  data: T;
-  errorType?: string;
-  error?: string;
-}
-interface VectorSample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-interface Target {
-  labels: Record<string, string>;
-  scrapeUrl: string;
-  health: string;
-  lastError: string;
-}
-interface ExemplarSeries {
-  seriesLabels: Record<string, string>;
-  exemplars: Array<{ labels: Record<string, string>; value: string; timestamp: number }>;
-}
-
 describe('metrics and dashboards on the live stack', { timeout: 150_000 }, () => {
   let stack: Stack | undefined;
   let runDir = '';
-  let prom = '';
-  /** Outcomes of the traffic phase, reported by the tests that depend on them. */
-  const traffic = { completed: 0, other: [] as string[], badStarter: [] as number[], badTranslator: [] as number[], failedWorkflow: '' };
-
-  const api = async <T>(pathAndQuery: string): Promise<PromResponse<T>> => {
-    const res = await fetch(`${prom}${pathAndQuery}`, { signal: AbortSignal.timeout(10_000) });
-    return (await res.json()) as PromResponse<T>;
-  };
-  const instant = (expr: string) => api<{ resultType: string; result: VectorSample[] }>(`/api/v1/query?query=${encodeURIComponent(expr)}`);
-
-  /** Panel queries with Grafana's variables filled in that error or come back empty. */
-  const failingPanelQueries = async (): Promise<string[]> => {
-    const failures: string[] = [];
-    for (const { where, target } of allTargets()) {
-      const expr = substitute(target.expr);
-      const r = await instant(expr);
-      if (r.status !== 'success') failures.push(`${where}: Prometheus rejected ${expr}: ${r.errorType}: ${r.error}`);
-      else if (r.data.result.length === 0) failures.push(`${where}: no series for ${expr}`);
-    }
-    return failures;
-  };
-
-  /** Expected series (job: name) that Prometheus does not have yet. */
-  const missingExpectedSeries = async (): Promise<string[]> => {
-    const missing: string[] = [];
-    for (const [job, names] of Object.entries(EXPECTED_SERIES)) {
-      const r = await instant(`count by (__name__) ({job="${job}"})`);
-      const found = new Set(r.data.result.map((s) => s.metric.__name__));
-      for (const name of names) if (!found.has(name)) missing.push(`${job}: ${name}`);
-    }
-    return missing;
-  };
+  let prom: ReturnType<typeof promApi>;
+  let traffic: DashboardTraffic = { completed: 0, other: [], badStarter: [], badTranslator: [], failedWorkflow: '' };
+  const api = <T>(q: string) => prom.api<T>(q);
 
   before(async () => {
     runDir = mkdtempSync(path.join(os.tmpdir(), 'greeter-metrics-live-'));
@@ -153,63 +36,15 @@ describe('metrics and dashboards on the live stack', { timeout: 150_000 }, () =>
       // Injected 503s give the error panels data; the activities' retries still complete every greeting.
       translatorEnv: { TRANSLATOR_FAILURE_RATE: '0.2' },
     });
-    prom = `http://127.0.0.1:${stack.ports.prometheus}`;
-    const starter = `http://127.0.0.1:${stack.ports.starter}`;
-    const translator = `http://127.0.0.1:${stack.ports.translator}`;
-
-    // ~60 greetings spread over ~15 s, so rate() windows see a steady flow rather than one burst.
-    const greet = async (i: number) => {
-      const res = await fetch(`${starter}/greetings`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: `Dashboard ${i}` }),
-        signal: AbortSignal.timeout(60_000),
-      });
-      const body = await res.text();
-      if (res.status === 200) traffic.completed++;
-      else traffic.other.push(`${res.status} ${body.slice(0, 200)}`);
-    };
-    const inFlight: Promise<void>[] = [];
-    for (let i = 0; i < GREETINGS; i++) {
-      inFlight.push(greet(i).catch((err: unknown) => void traffic.other.push(String(err))));
-      await sleep(TRAFFIC_MS / GREETINGS);
-    }
-    // Rejected input on both HTTP services: 400s for the error-ratio panels.
-    for (const body of ['{}', '{"name":""}', '{"name":"   "}']) {
-      const res = await fetch(`${starter}/greetings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      await res.arrayBuffer();
-      traffic.badStarter.push(res.status);
-    }
-    for (const query of ['', '?name=', `?name=${'x'.repeat(101)}`]) {
-      const res = await fetch(`${translator}/get-spanish-greeting${query}`);
-      await res.arrayBuffer();
-      traffic.badTranslator.push(res.status);
-    }
-    // A workflow that fails for real (the starter refuses this input, so go through Temporal
-    // directly): the translator's 400 is non-retryable, so temporal_workflow_failed appears.
-    const connection = await Connection.connect({ address: stack.temporalAddress });
-    try {
-      const client = new Client({ connection, namespace: 'default' });
-      const handle = await client.workflow.start(WORKFLOW_TYPE, {
-        taskQueue: DEFAULT_TASK_QUEUE,
-        workflowId: `metrics-live-failing-${Date.now()}`,
-        args: [''],
-        workflowExecutionTimeout: '30 seconds',
-      });
-      traffic.failedWorkflow = await handle.result().then(
-        (r: unknown) => `completed unexpectedly with ${JSON.stringify(r)}`,
-        (err: unknown) => (err instanceof Error ? err.name : String(err)),
-      );
-    } finally {
-      await connection.close();
-    }
-    await Promise.all(inFlight);
-
-    // Bounded wait until every expected series is scraped and every panel query has data
-    // (rate() needs two scrapes after a series appears). The tests below report what is missing.
-    const deadline = Date.now() + SCRAPE_WAIT_MS;
-    const ready = async () => (await missingExpectedSeries()).length === 0 && (await failingPanelQueries()).length === 0;
-    while (Date.now() < deadline && !(await ready())) await sleep(2_000);
+    prom = promApi(`http://127.0.0.1:${stack.ports.prometheus}`);
+    traffic = await driveDashboardTraffic({
+      starter: `http://127.0.0.1:${stack.ports.starter}`,
+      translator: `http://127.0.0.1:${stack.ports.translator}`,
+      temporalAddress: stack.temporalAddress,
+      greetings: GREETINGS,
+      spreadMs: TRAFFIC_MS,
+    });
+    await prom.waitForPanels(SCRAPE_WAIT_MS);
   });
 
   after(async () => {
@@ -228,8 +63,7 @@ describe('metrics and dashboards on the live stack', { timeout: 150_000 }, () =>
   });
 
   it('scrapes every target successfully', async () => {
-    const r = await api<{ activeTargets: Target[] }>('/api/v1/targets?state=active');
-    const targets = r.data.activeTargets.map((t) => ({ job: t.labels.job, url: t.scrapeUrl, health: t.health, error: t.lastError }));
+    const targets = await prom.targets();
     assert.deepEqual([...new Set(targets.map((t) => t.job))].sort(), [
       'starter',
       'temporal-server',
@@ -242,7 +76,7 @@ describe('metrics and dashboards on the live stack', { timeout: 150_000 }, () =>
   });
 
   it('has every expected series, per scrape job', async () => {
-    assert.deepEqual(await missingExpectedSeries(), [], 'series missing from Prometheus');
+    assert.deepEqual(await prom.missingExpectedSeries(), [], 'series missing from Prometheus');
   });
 
   it('has every series the dashboards query, apart from the documented optional ones', async (t) => {
@@ -289,7 +123,7 @@ describe('metrics and dashboards on the live stack', { timeout: 150_000 }, () =>
   });
 
   it('answers every panel query of both dashboards with at least one series', async (t) => {
-    const failures = await failingPanelQueries();
+    const failures = await prom.failingPanelQueries();
     assert.deepEqual(failures, [], 'panel queries with errors or no data');
     t.diagnostic(`${allTargets().length} queries in ${loadDashboards().length} dashboards answered`);
   });
