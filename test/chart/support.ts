@@ -19,6 +19,18 @@ export const KUBE_VERSION = '1.33.0';
  * that each dashboards/*.json becomes a ConfigMap unchanged.
  */
 export const GOLDEN_SET = ['grafana.dashboards.enabled=false'];
+/**
+ * The CRD APIs of a cluster with the Prometheus Operator and Gateway API installed, as
+ * `helm install` would see them. `helm template` sees none of a cluster's CRDs: without these
+ * the chart leaves its monitors out (see NO_CRDS for that case).
+ */
+export const CLUSTER_APIS = [
+  'monitoring.coreos.com/v1/ServiceMonitor',
+  'monitoring.coreos.com/v1/PodMonitor',
+  'gateway.networking.k8s.io/v1/HTTPRoute',
+];
+/** Offline JSON schemas for CRDs that scripts/k8s-schemas.sh does not provide (Gateway API). */
+export const EXTRA_SCHEMAS = path.join(ROOT, 'test', 'chart', 'fixtures', 'schemas');
 
 /** A values profile: "default" (values.yaml only) or one of charts/greeter/ci/*-values.yaml. */
 export interface Profile {
@@ -58,7 +70,11 @@ export function run(cmd: string, args: readonly string[], opts: { input?: string
   }
 }
 
-export function helmTemplateArgs(valuesFiles: readonly string[], set: readonly string[] = []): string[] {
+export function helmTemplateArgs(
+  valuesFiles: readonly string[],
+  set: readonly string[] = [],
+  apis: readonly string[] = CLUSTER_APIS,
+): string[] {
   return [
     'template',
     RELEASE,
@@ -67,15 +83,19 @@ export function helmTemplateArgs(valuesFiles: readonly string[], set: readonly s
     NAMESPACE,
     '--kube-version',
     KUBE_VERSION,
+    ...apis.flatMap((a) => ['--api-versions', a]),
     ...valuesFiles.flatMap((f) => ['-f', f]),
     ...set.flatMap((s) => ['--set', s]),
   ];
 }
 
-/** `helm template` output for a profile (plus extra values files / --set), failing loudly. */
-export function render(profile: Profile, extra: { files?: string[]; set?: string[] } = {}): string {
+/**
+ * `helm template` output for a profile (plus extra values files / --set), failing loudly; by
+ * default as on a cluster with the CLUSTER_APIS, `apis: []` for a fresh cluster.
+ */
+export function render(profile: Profile, extra: { files?: string[]; set?: string[]; apis?: readonly string[] } = {}): string {
   const files = [...(profile.file ? [profile.file] : []), ...(extra.files ?? [])];
-  const r = run('helm', helmTemplateArgs(files, extra.set));
+  const r = run('helm', helmTemplateArgs(files, extra.set, extra.apis));
   if (r.status !== 0) throw new Error(`helm template (${profile.name}) failed with ${r.status}:\n${r.stderr}`);
   return r.stdout;
 }
@@ -184,6 +204,8 @@ export function kubeconformArgs(dir: string): string[] {
     `${dir}/{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json`,
     '-schema-location',
     `${dir}/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json`,
+    '-schema-location',
+    `${EXTRA_SCHEMAS}/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json`,
     '-',
   ];
 }

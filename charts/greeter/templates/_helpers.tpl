@@ -284,3 +284,17 @@ they can use the downward-API variables defined before them.
   emptyDir:
     sizeLimit: 64Mi
 {{- end -}}
+
+{{/* Non-empty when the cluster serves monitoring.coreos.com/v1 <kind> (or monitoring.assumeCRDs). (dict "root" $ "kind" "ServiceMonitor") */}}
+{{- define "greeter.monitorApi" -}}
+{{- if or .root.Values.monitoring.assumeCRDs (.root.Capabilities.APIVersions.Has (printf "monitoring.coreos.com/v1/%s" .kind)) -}}true{{- end -}}
+{{- end -}}
+
+{{/* prometheus.io/* pod annotations for Prometheus setups without the Operator. (dict "root" $ "port" 9999) */}}
+{{- define "greeter.scrapeAnnotations" -}}
+{{- if .root.Values.monitoring.scrapeAnnotations -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .port | quote }}
+prometheus.io/path: /metrics
+{{- end -}}
+{{- end -}}

@@ -39,6 +39,11 @@ spec:
         {{- include "greeter.podLabels" $ctx | nindent 8 }}
       annotations:
         checksum/config: {{ .env | sha256sum }}
+        {{- /* The first port is http: /metrics of every service (the worker's prom-client; its
+               Temporal Core port needs port-name discovery, see k8s/local/prometheus.yaml). */}}
+        {{- with include "greeter.scrapeAnnotations" (dict "root" $root "port" (index .ports 0).port) }}
+        {{- . | nindent 8 }}
+        {{- end }}
         {{- if .temporal }}
         checksum/temporal: {{ include "greeter.temporalChecksum" $root }}
         {{- end }}
