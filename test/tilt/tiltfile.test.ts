@@ -5,148 +5,23 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseAllDocuments } from 'yaml';
-
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const EVALUATOR = path.join(ROOT, 'test', 'tilt', 'eval_tiltfile.py');
-const README = path.join(ROOT, 'README.md');
-
-type Obj = Record<string, unknown>;
-interface K8sObject {
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  spec?: Obj;
-  data?: Record<string, string>;
-}
-interface DockerBuild {
-  ref: string;
-  context: string;
-  dockerfile: string;
-  dockerfile_contents?: string;
-  target: string;
-  live_update: Array<{ type: string; local?: string; remote?: string; files?: string[] }>;
-  with_restart: boolean;
-  restart_file?: string;
-}
-interface PortForward {
-  local_port: number;
-  container_port: number;
-  name: string | null;
-}
-interface K8sResource {
-  workload: string;
-  new_name: string;
-  port_forwards: Array<PortForward | number | string>;
-  resource_deps: string[];
-  objects: string[];
-  labels: string[];
-}
-interface LocalResource {
-  name: string;
-  cmd: string | string[];
-  serve_cmd: string | string[];
-  resource_deps: string[];
-  auto_init: boolean;
-  trigger_mode: string | null;
-  labels: string[];
-}
-interface HelmResource {
-  name: string;
-  chart: string;
-  release_name: string;
-  namespace: string;
-  flags: string[];
-  resource_deps: string[];
-  labels: string[];
-}
-interface Evaluation {
-  config: { definitions: Record<string, { type: string }>; values: Record<string, unknown> };
-  docker_builds: DockerBuild[];
-  helm: Array<{ chart: string; name: string; namespace: string; values: string[]; set: string[] }>;
-  objects: K8sObject[];
-  k8s_resources: K8sResource[];
-  local_resources: LocalResource[];
-  helm_resources: HelmResource[];
-  helm_repos: Array<{ name: string; url: string; resource_name: string }>;
-  warnings: string[];
-}
-
-/** Runs the Tiltfile through the evaluator with `tilt up -- ARGS`. */
-function evaluate(tiltArgs: string[]): Evaluation {
-  let out: string;
-  try {
-    out = execFileSync('python3', [EVALUATOR, '--', ...tiltArgs], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string };
-    let detail = e.stderr ?? '';
-    try {
-      detail = (JSON.parse(e.stdout ?? '') as { error: string }).error;
-    } catch {
-      /* not JSON: keep stderr */
-    }
-    throw new Error(`Tiltfile evaluation with [${tiltArgs.join(' ')}] failed:\n${detail}`);
-  }
-  return JSON.parse(out) as Evaluation;
-}
-
-function yamlDocs(text: string, where: string): unknown[] {
-  const docs = parseAllDocuments(text);
-  for (const d of docs) {
-    assert.equal(d.errors.length, 0, `${where}: YAML errors: ${d.errors.map((e) => e.message).join('; ')}`);
-  }
-  return docs.map((d) => d.toJSON() as unknown).filter((d) => d !== null && d !== undefined);
-}
-
-function readYaml(rel: string): Obj {
-  const file = path.join(ROOT, rel);
-  assert.ok(existsSync(file), `${rel} should exist`);
-  const [doc] = yamlDocs(readFileSync(file, 'utf8'), rel);
-  return (doc ?? {}) as Obj;
-}
-
-function dig(o: unknown, keys: string[]): unknown {
-  let cur = o;
-  for (const k of keys) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Obj)[k];
-  }
-  return cur;
-}
-
-/** The machine-readable header every upstream values file starts with. */
-function valuesHeader(rel: string): { chart: string; repo: string; version: string } {
-  const lines = readFileSync(path.join(ROOT, rel), 'utf8').split('\n');
-  const head: string[] = [];
-  for (const l of lines) {
-    if (!l.startsWith('#')) break;
-    head.push(l);
-  }
-  const field = (name: string): string => {
-    const m = head.map((l) => new RegExp(`^# ${name}: (\\S+)\\s*$`).exec(l)).find((x) => x !== null);
-    assert.ok(m, `${rel}: the leading comment should have a "# ${name}: ..." line, got:\n${head.join('\n')}`);
-    return m[1]!;
-  };
-  return { chart: field('chart'), repo: field('repo'), version: field('version') };
-}
-
-const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'];
-
-interface Container {
-  name: string;
-  image: string;
-  ports?: Array<{ containerPort: number; name?: string }>;
-}
-function containersOf(o: K8sObject): Container[] {
-  return (dig(o, ['spec', 'template', 'spec', 'containers']) as Container[] | undefined) ?? [];
-}
-
-function dockerStages(dockerfile: string): string[] {
-  return [...readFileSync(dockerfile, 'utf8').matchAll(/^FROM\s+\S+\s+AS\s+(\S+)\s*$/gim)].map((m) => m[1]!.toLowerCase());
-}
-
-function cmdText(c: string | string[]): string {
-  return Array.isArray(c) ? c.join(' ') : c;
-}
+import {
+  ROOT,
+  README,
+  type Obj,
+  type K8sObject,
+  type PortForward,
+  type Evaluation,
+  evaluate,
+  yamlDocs,
+  readYaml,
+  dig,
+  valuesHeader,
+  WORKLOAD_KINDS,
+  containersOf,
+  dockerStages,
+  cmdText,
+} from './support';
 
 /** Resource names Tilt would show: k8s workloads/renames, local resources, helm resources and repos. */
 function resourceNames(ev: Evaluation): Set<string> {
@@ -396,9 +271,13 @@ describe('Tiltfile (evaluated offline against stand-ins for the Tilt API)', () =
             `${file} should hold a k6-operator TestRun`,
           );
         }
+        // The experiment reads Prometheus, so the button exists only with the observability stack.
         const scale = byName.get('scale-experiment');
-        assert.ok(scale && scale.auto_init === false && scale.trigger_mode === 'manual', 'expected a manual scale-experiment button');
-        assert.match(cmdText(scale.cmd), /npm run scale -- --mode k8s/);
+        if (sc.args.includes('--observability=false')) assert.equal(scale, undefined, 'no scale-experiment button without Prometheus');
+        else {
+          assert.ok(scale && scale.auto_init === false && scale.trigger_mode === 'manual', 'expected a manual scale-experiment button');
+          assert.match(cmdText(scale.cmd), /npm run scale -- --mode k8s/);
+        }
       });
     });
   }
@@ -543,7 +422,7 @@ describe('k8s/ values and manifests', () => {
     const ports = ((dig(svc, ['spec', 'ports']) as Array<{ port: number }>) ?? []).map((p) => p.port);
     for (const p of [4317, 4318, 16686]) assert.ok(ports.includes(p), `the jaeger Service should serve ${p}; has ${ports.join(', ')}`);
     const otel = readYaml('k8s/values/opentelemetry-collector.yaml');
-    assert.equal(dig(otel, ['config', 'exporters', 'otlp/jaeger', 'endpoint']), 'jaeger.observability.svc:4317');
+    assert.equal(dig(otel, ['config', 'exporters', 'otlp_grpc/jaeger', 'endpoint']), 'jaeger.observability.svc:4317');
     assert.equal(otel['mode'], 'deployment');
     assert.equal(dig(otel, ['presets', 'kubernetesAttributes', 'enabled']), true, 'the collector should add k8s attributes');
   });
