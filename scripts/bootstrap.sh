@@ -126,7 +126,7 @@ if command -v prometheus >/dev/null 2>&1; then
   say "prometheus: $(command -v prometheus)"
 elif [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1 && [[ "${GREETER_SKIP_APT:-0}" != 1 ]]; then
   say "prometheus: installing the Debian package ..."
-  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >&2
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus >&2
   # The package starts a system service on :9090; greeter runs its own instance.
   (systemctl stop prometheus 2>/dev/null || service prometheus stop 2>/dev/null || pkill -x prometheus || true) >/dev/null 2>&1
   say "prometheus: installed $(prometheus --version 2>&1 | head -1)"
@@ -177,6 +177,9 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$hash" ]]; then
 else
   say "node_modules: up to date with package-lock.json"
 fi
+
+# --- The local Kubernetes of `npm run cluster` (built on first `up`, reported here) ---
+bash "$ROOT/scripts/cluster/tools.sh" --report || true
 
 # --- Offline Kubernetes + CRD schemas for kubeconform (needs node_modules/yaml, pip, go) ---
 bash "$ROOT/scripts/k8s-schemas.sh" >/dev/null

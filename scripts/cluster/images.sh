@@ -144,6 +144,26 @@ system_images() {
   done
 }
 
+# temporalio/temporal stand-in: the CLI binary in /usr/local/bin, user temporal (1000), entrypoint
+# temporal, as the official image (which is Alpine-based; Debian here).
+temporal_image() {
+  local name=docker.io/temporalio/temporal:1.5.1 bin c m stamp
+  bin="$(command -v temporal)"
+  stamp="$IMAGES/$(echo "$name" | tr '/:' '__').src"
+  if have "$name" && [[ "$(cat "$stamp" 2>/dev/null)" == "$(sha256sum "$bin" | cut -d' ' -f1)" ]]; then return; fi
+  c="$(bah from --pull=false localhost/greeter-local/debian:bookworm)"
+  m="$(bah mount "$c")"
+  install -m 755 "$bin" "$m/usr/local/bin/temporal"
+  chroot "$m" /usr/sbin/groupadd --gid 1000 temporal
+  chroot "$m" /usr/sbin/useradd --uid 1000 --gid temporal --create-home temporal
+  bah umount "$c" >/dev/null
+  bah config --entrypoint '["temporal"]' --cmd '[]' --user temporal \
+    --label org.greeter.stand-in="built locally: Temporal CLI v1.5.1 from the Go module proxy on Debian" "$c"
+  bah commit --quiet --rm "$c" "$name" >/dev/null
+  sha256sum "$bin" | cut -d' ' -f1 >"$stamp"
+  say "built stand-in $name"
+}
+
 # curlimages/curl stand-in for the chart's `helm test` pod: Debian's curl on the Debian base.
 curl_image() {
   local name=docker.io/curlimages/curl:8.17.0 c
@@ -161,9 +181,9 @@ app_images() {
   debian_base
   node_base
   curl_image
-  binary_image docker.io/temporalio/temporal:1.5.1 "$(command -v temporal)" /usr/local/bin/temporal '["temporal"]'
-  binary_image docker.io/jaegertracing/jaeger:2.19.0 "$(command -v jaeger)" /cmd/jaeger/jaeger-linux '["/cmd/jaeger/jaeger-linux"]'
-  binary_image docker.io/greeter-local/prometheus:debian "$(command -v prometheus)" /bin/prometheus '["/bin/prometheus"]'
+  temporal_image
+  binary_image docker.io/jaegertracing/jaeger:2.13.0 "$(command -v jaeger)" /cmd/jaeger/jaeger-linux '["/cmd/jaeger/jaeger-linux"]'
+  binary_image docker.io/prom/prometheus:v3.16.0 "$GREETER_PROMETHEUS" /bin/prometheus '["/bin/prometheus"]'
   if [[ -n "$BUILD_CA" ]]; then
     [[ -f "$BUILD_CA" ]] || die "GREETER_BUILD_CA / NODE_EXTRA_CA_CERTS names $BUILD_CA, which does not exist"
     secret=(--secret "id=npm-ca,src=$BUILD_CA" --build-arg NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca)
@@ -178,7 +198,7 @@ app_images() {
       }
   done
   say "app images built in $((SECONDS - started))s"
-  for i in docker.io/temporalio/temporal:1.5.1 docker.io/jaegertracing/jaeger:2.19.0 docker.io/greeter-local/prometheus:debian \
+  for i in docker.io/temporalio/temporal:1.5.1 docker.io/jaegertracing/jaeger:2.13.0 docker.io/prom/prometheus:v3.16.0 \
     docker.io/curlimages/curl:8.17.0 "docker.io/library/greeter-translator:$APP_TAG" "docker.io/library/greeter-worker:$APP_TAG" "docker.io/library/greeter-starter:$APP_TAG"; do
     import "$i"
   done

@@ -9,6 +9,8 @@ KUBERNETES_VERSION=v1.34.4
 COREDNS_VERSION=v1.12.4
 METRICS_SERVER_VERSION=v0.8.0
 KSM_VERSION=v2.15.0
+# Prometheus 3.16 (Go module v0.316.0): Debian's 2.42 package is built without Kubernetes service discovery.
+PROMETHEUS_MODULE_VERSION=v0.316.0
 APT_PACKAGES=(etcd-server containerd runc containernetworking-plugins iptables nftables conntrack socat
   buildah debootstrap iproute2 openssl kmod)
 
@@ -21,10 +23,13 @@ COREDNS_DIR="$CACHE/coredns-$COREDNS_VERSION"
 MS_DIR="$CACHE/metrics-server-$METRICS_SERVER_VERSION"
 KSM_DIR="$CACHE/kube-state-metrics-$KSM_VERSION"
 PAUSE_DIR="$CACHE/pause-3.10"
+PROM_DIR="$CACHE/prometheus-$PROMETHEUS_MODULE_VERSION"
 
 if [[ "${1:-}" == --report ]]; then
-  for d in "$K8S_DIR/bin/kubelet" "$COREDNS_DIR/coredns" "$MS_DIR/metrics-server" "$KSM_DIR/kube-state-metrics" "$PAUSE_DIR/pause"; do
-    if [[ -x "$d" ]]; then say "$(basename "$d") ($(basename "$(dirname "${d%/bin/*}")")): cached at $(dirname "$d")"; else say "$(basename "$d"): not built yet (npm run cluster -- up builds it)"; fi
+  for entry in "kubernetes $KUBERNETES_VERSION:$K8S_DIR/bin/kubelet" "coredns $COREDNS_VERSION:$COREDNS_DIR/coredns" \
+    "metrics-server $METRICS_SERVER_VERSION:$MS_DIR/metrics-server" "kube-state-metrics $KSM_VERSION:$KSM_DIR/kube-state-metrics" \
+    "prometheus (module $PROMETHEUS_MODULE_VERSION):$PROM_DIR/prometheus" "pause:$PAUSE_DIR/pause"; do
+    if [[ -x "${entry#*:}" ]]; then say "${entry%%:*}: cached at $(dirname "${entry#*:}")"; else say "${entry%%:*}: not built yet (npm run cluster -- up builds it)"; fi
   done
   exit 0
 fi
@@ -87,6 +92,7 @@ else
 fi
 
 go_module_tool "$MS_DIR" metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server "sigs.k8s.io/metrics-server@$METRICS_SERVER_VERSION"
+go_module_tool "$PROM_DIR" prometheus github.com/prometheus/prometheus/cmd/prometheus "github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION"
 go_module_tool "$KSM_DIR" kube-state-metrics k8s.io/kube-state-metrics/v2 "k8s.io/kube-state-metrics/v2@$KSM_VERSION"
 
 if [[ -x "$PAUSE_DIR/pause" ]]; then
@@ -104,3 +110,4 @@ printf 'export GREETER_COREDNS=%q\n' "$COREDNS_DIR/coredns"
 printf 'export GREETER_METRICS_SERVER=%q\n' "$MS_DIR/metrics-server"
 printf 'export GREETER_KSM=%q\n' "$KSM_DIR/kube-state-metrics"
 printf 'export GREETER_PAUSE=%q\n' "$PAUSE_DIR/pause"
+printf 'export GREETER_PROMETHEUS=%q\n' "$PROM_DIR/prometheus"

@@ -192,8 +192,9 @@ describe('greeter chart policy', () => {
             scaleUp: { stabilizationWindowSeconds: number };
             scaleDown: { stabilizationWindowSeconds: number };
           };
-          assert.equal(behavior.scaleUp.stabilizationWindowSeconds, 30);
-          assert.equal(behavior.scaleDown.stabilizationWindowSeconds, 120);
+          // The windows the profile asks for (chart defaults: 30 s up, 120 s down).
+          assert.equal(behavior.scaleUp.stabilizationWindowSeconds, values.worker.autoscaling.behavior.scaleUpStabilizationSeconds);
+          assert.equal(behavior.scaleDown.stabilizationWindowSeconds, values.worker.autoscaling.behavior.scaleDownStabilizationSeconds);
           const metrics = hpa!.spec?.metrics as {
             type: string;
             external?: { metric: { name: string; selector?: { matchLabels?: Record<string, string> } }; target: { value: string } };
@@ -405,7 +406,14 @@ describe('greeter chart policy', () => {
 interface Values {
   global: { heapPercentOfMemoryLimit: number };
   temporal: { taskQueue: string; namespace: string };
-  worker: { autoscaling: { enabled: boolean; keda: { enabled: boolean }; slotUtilization: { enabled: boolean } } };
+  worker: {
+    autoscaling: {
+      enabled: boolean;
+      keda: { enabled: boolean };
+      slotUtilization: { enabled: boolean };
+      behavior: { scaleUpStabilizationSeconds: number; scaleDownStabilizationSeconds: number };
+    };
+  };
 }
 function valuesOf(p: Profile): Values {
   const base = parse(readFileSync(path.join(CHART, 'values.yaml'), 'utf8')) as Record<string, unknown>;

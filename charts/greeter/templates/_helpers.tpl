@@ -69,19 +69,28 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 
 {{/* Hardened pod securityContext (same for every pod of the chart). */}}
 {{- define "greeter.podSecurityContext" -}}
+{{- include "greeter.podSecurityContextAs" (dict "user" .Values.global.runAsUser "group" .Values.global.runAsGroup) -}}
+{{- end -}}
+
+{{/* The same for an image with its own user: (dict "user" 1000 "group" 1000). */}}
+{{- define "greeter.podSecurityContextAs" -}}
 runAsNonRoot: true
-runAsUser: {{ .Values.global.runAsUser }}
-runAsGroup: {{ .Values.global.runAsGroup }}
-fsGroup: {{ .Values.global.runAsGroup }}
+runAsUser: {{ .user }}
+runAsGroup: {{ .group }}
+fsGroup: {{ .group }}
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
 {{/* Hardened container securityContext: read-only root (an emptyDir serves /tmp), no privileges, no capabilities. */}}
 {{- define "greeter.containerSecurityContext" -}}
+{{- include "greeter.containerSecurityContextAs" (dict "user" .Values.global.runAsUser "group" .Values.global.runAsGroup) -}}
+{{- end -}}
+
+{{- define "greeter.containerSecurityContextAs" -}}
 runAsNonRoot: true
-runAsUser: {{ .Values.global.runAsUser }}
-runAsGroup: {{ .Values.global.runAsGroup }}
+runAsUser: {{ .user }}
+runAsGroup: {{ .group }}
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
 privileged: false
