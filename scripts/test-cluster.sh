@@ -20,7 +20,12 @@ if [[ -z "${KUBECONFIG:-}" ]]; then
   }
   ours=1
   eval "$(bash scripts/cluster/cluster.sh env)"
+  # `up` twice is harmless: the second one only reports the running cluster.
+  again="$(bash scripts/cluster/cluster.sh up 2>&1)" && grep -q 'already running' <<<"$again" ||
+    { say "a second 'cluster up' did not report the running cluster: $again"; exit 1; }
+  bash scripts/cluster/cluster.sh status >/dev/null || { say "'cluster status' failed on a running cluster"; exit 1; }
   export GREETER_CLUSTER_ROUTED=1
+  # Taken down at the end (below); on an early exit too, by this trap.
   if [[ "${GREETER_CLUSTER_KEEP:-0}" != 1 ]]; then trap 'bash scripts/cluster/cluster.sh down || true' EXIT; fi
 fi
 kubectl get --raw /readyz >/dev/null 2>&1 || { say "the cluster at KUBECONFIG=$KUBECONFIG does not answer /readyz"; exit 1; }
@@ -40,4 +45,9 @@ done
 status=0
 node --test --test-concurrency=1 --test-reporter=spec "$@" "${order[@]}" || status=$?
 say "suite finished in $((SECONDS - started))s (exit $status)"
+if ((ours)) && [[ "${GREETER_CLUSTER_KEEP:-0}" != 1 ]]; then
+  trap - EXIT
+  # `down` checks that nothing is left (netns, veth, routes, mounts, cgroups, processes) and fails otherwise.
+  bash scripts/cluster/cluster.sh down || { say "cluster down left things behind"; status=1; }
+fi
 exit $status

@@ -30,7 +30,8 @@ export interface K6Result {
 export function k6Binary(): string {
   const onPath = spawnSync('sh', ['-c', 'command -v k6'], { encoding: 'utf8' });
   if (onPath.status === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
-  const cache = process.env.GREETER_TOOLS_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'greeter', 'tools');
+  const cache =
+    process.env.GREETER_TOOLS_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'greeter', 'tools');
   const cached = path.join(cache, 'k6-v1.1.0', 'k6');
   if (existsSync(cached)) return cached;
   throw new Error('k6 is not on PATH and not in the tools cache: run scripts/bootstrap.sh');

@@ -41,11 +41,20 @@ function sampleAt(samples: readonly ReplicaSample[], at: number): ReplicaSample 
   return found ?? samples[0];
 }
 
-export function windows(greetings: readonly Greeting[], samples: readonly ReplicaSample[], start: number, end: number, windowMs = 10_000): Window[] {
+export function windows(
+  greetings: readonly Greeting[],
+  samples: readonly ReplicaSample[],
+  start: number,
+  end: number,
+  windowMs = 10_000,
+): Window[] {
   const out: Window[] = [];
   for (let w = start; w + windowMs <= end + 1; w += windowMs) {
     const inside = greetings.filter((g) => g.at >= w && g.at < w + windowMs);
-    const ok = inside.filter((g) => g.ok).map((g) => g.ms).sort((a, b) => a - b);
+    const ok = inside
+      .filter((g) => g.ok)
+      .map((g) => g.ms)
+      .sort((a, b) => a - b);
     const s = sampleAt(samples, w + windowMs / 2);
     out.push({
       t: Math.round((w - start) / 1000),
@@ -107,7 +116,9 @@ export function windowsTable(ws: readonly Window[]): string {
   return [
     '| t s | greetings/s | p50 ms | p99 ms | failed | ready workers | HPA replicas | worker CPU % of request |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...ws.map((w) => `| ${w.t} | ${f(w.throughput, 1)} | ${f(w.p50)} | ${f(w.p99)} | ${w.failed} | ${w.ready} | ${w.desired} | ${f(w.cpu)} |`),
+    ...ws.map(
+      (w) => `| ${w.t} | ${f(w.throughput, 1)} | ${f(w.p50)} | ${f(w.p99)} | ${w.failed} | ${w.ready} | ${w.desired} | ${f(w.cpu)} |`,
+    ),
   ].join('\n');
 }
 
@@ -148,12 +159,19 @@ export function timelineSvg(ws: readonly Window[], title: string, marks: Readonl
   p.push(`<text transform="translate(18 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">greetings completed per second</text>`);
   p.push(`<text transform="translate(${W - 14} ${m.t + ph / 2}) rotate(90)" text-anchor="middle" fill="#d62728">ready worker pods</text>`);
   for (const mark of marks) {
-    p.push(`<line x1="${x(mark.t).toFixed(1)}" x2="${x(mark.t).toFixed(1)}" y1="${m.t}" y2="${m.t + ph}" stroke="#999" stroke-dasharray="4 4"/>`);
+    p.push(
+      `<line x1="${x(mark.t).toFixed(1)}" x2="${x(mark.t).toFixed(1)}" y1="${m.t}" y2="${m.t + ph}" stroke="#999" stroke-dasharray="4 4"/>`,
+    );
     p.push(`<text x="${(x(mark.t) + 4).toFixed(1)}" y="${m.t + 12}" fill="#666">${esc(mark.label)}</text>`);
   }
   const mid = (w: Window) => x(w.t + 5).toFixed(1);
-  p.push(`<polyline points="${ws.map((w) => `${mid(w)},${y(w.throughput).toFixed(1)}`).join(' ')}" fill="none" stroke="#1f77b4" stroke-width="2.5"/>`);
-  const steps = ws.flatMap((w) => [`${x(w.t).toFixed(1)},${yr(w.ready).toFixed(1)}`, `${x(w.t + 10).toFixed(1)},${yr(w.ready).toFixed(1)}`]);
+  p.push(
+    `<polyline points="${ws.map((w) => `${mid(w)},${y(w.throughput).toFixed(1)}`).join(' ')}" fill="none" stroke="#1f77b4" stroke-width="2.5"/>`,
+  );
+  const steps = ws.flatMap((w) => [
+    `${x(w.t).toFixed(1)},${yr(w.ready).toFixed(1)}`,
+    `${x(w.t + 10).toFixed(1)},${yr(w.ready).toFixed(1)}`,
+  ]);
   p.push(`<polyline points="${steps.join(' ')}" fill="none" stroke="#d62728" stroke-width="2"/>`);
   const lx = m.l + 12;
   p.push(`<line x1="${lx}" x2="${lx + 24}" y1="${m.t + 26}" y2="${m.t + 26}" stroke="#1f77b4" stroke-width="2.5"/>`);

@@ -30,7 +30,8 @@ die() {
 }
 bah() { buildah --root "$IMAGES/storage" --runroot "$IMAGES/run" --storage-driver overlay "$@"; }
 
-eval "$(bash "$HERE/tools.sh" 2>/dev/null)"
+# cluster.sh has found the tools already; run on its own, find (or build) them here.
+if [[ -z "${GREETER_K8S_BIN:-}" ]]; then eval "$(bash "$HERE/tools.sh")"; fi
 eval "$(bash "$ROOT/scripts/bootstrap.sh" --env 2>/dev/null)"
 mkdir -p "$IMAGES" "$STATE/images"
 
@@ -149,8 +150,9 @@ system_images() {
 temporal_image() {
   local name=docker.io/temporalio/temporal:1.5.1 bin c m stamp
   bin="$(command -v temporal)"
-  stamp="$IMAGES/$(echo "$name" | tr '/:' '__').src"
-  if have "$name" && [[ "$(cat "$stamp" 2>/dev/null)" == "$(sha256sum "$bin" | cut -d' ' -f1)" ]]; then return; fi
+  # The stamp names the recipe too: an image from an older recipe is rebuilt.
+  stamp="$IMAGES/temporal-stand-in.src"
+  if have "$name" && [[ "$(cat "$stamp" 2>/dev/null)" == "$(sha256sum "$bin" | cut -d' ' -f1) user-1000" ]]; then return; fi
   c="$(bah from --pull=false localhost/greeter-local/debian:bookworm)"
   m="$(bah mount "$c")"
   install -m 755 "$bin" "$m/usr/local/bin/temporal"
@@ -160,7 +162,7 @@ temporal_image() {
   bah config --entrypoint '["temporal"]' --cmd '[]' --user temporal \
     --label org.greeter.stand-in="built locally: Temporal CLI v1.5.1 from the Go module proxy on Debian" "$c"
   bah commit --quiet --rm "$c" "$name" >/dev/null
-  sha256sum "$bin" | cut -d' ' -f1 >"$stamp"
+  echo "$(sha256sum "$bin" | cut -d' ' -f1) user-1000" >"$stamp"
   say "built stand-in $name"
 }
 

@@ -8,7 +8,22 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runK6 } from '@greeter/loadtest/k6run';
-import { auditActivities, helm, isReady, K6_OUT, kubectl, NS, pods, RELEASE, ROOT, serviceUrl, stopForwards, until, WORKER, writeReport } from './support';
+import {
+  auditActivities,
+  helm,
+  isReady,
+  K6_OUT,
+  kubectl,
+  NS,
+  pods,
+  RELEASE,
+  ROOT,
+  serviceUrl,
+  stopForwards,
+  until,
+  WORKER,
+  writeReport,
+} from './support';
 
 const VUS = 16;
 const SECONDS = 130;
@@ -26,12 +41,35 @@ describe('faults on the cluster', { timeout: 900_000 }, () => {
     starter = await serviceUrl(NS, 'greeter-starter', 8080);
     temporalAddress = (await serviceUrl(NS, 'greeter-temporal', 7233)).replace(/^http:\/\//, '');
     // Two workers at least, so a crashed one leaves another carrying on (the example's lesson).
-    const up = helm('upgrade', RELEASE, path.join(ROOT, 'charts', 'greeter'), '-n', NS, '--reuse-values', '--set', 'worker.autoscaling.minReplicas=2', '--wait', '--timeout', '5m');
+    const up = helm(
+      'upgrade',
+      RELEASE,
+      path.join(ROOT, 'charts', 'greeter'),
+      '-n',
+      NS,
+      '--reuse-values',
+      '--set',
+      'worker.autoscaling.minReplicas=2',
+      '--wait',
+      '--timeout',
+      '5m',
+    );
     assert.equal(up.status, 0, up.out);
     await until('two worker pods Ready', 180_000, () => pods(NS, 'app.kubernetes.io/component=worker').filter(isReady).length >= 2);
   });
   after(() => {
-    helm('upgrade', RELEASE, path.join(ROOT, 'charts', 'greeter'), '-n', NS, '--reuse-values', '--set', 'worker.autoscaling.minReplicas=1', '--timeout', '5m');
+    helm(
+      'upgrade',
+      RELEASE,
+      path.join(ROOT, 'charts', 'greeter'),
+      '-n',
+      NS,
+      '--reuse-values',
+      '--set',
+      'worker.autoscaling.minReplicas=1',
+      '--timeout',
+      '5m',
+    );
     stopForwards();
   });
 
@@ -42,7 +80,11 @@ describe('faults on the cluster', { timeout: 900_000 }, () => {
       return p.metadata.name;
     };
     const faults: Fault[] = [
-      { name: 'worker pod force-deleted', at: 20, action: () => kubectl('-n', NS, 'delete', 'pod', readyPod('worker'), '--grace-period=0', '--force', '--wait=false') },
+      {
+        name: 'worker pod force-deleted',
+        at: 20,
+        action: () => kubectl('-n', NS, 'delete', 'pod', readyPod('worker'), '--grace-period=0', '--force', '--wait=false'),
+      },
       { name: 'translator pod deleted', at: 55, action: () => kubectl('-n', NS, 'delete', 'pod', readyPod('translator'), '--wait=false') },
       { name: 'worker Deployment rolled', at: 85, action: () => kubectl('-n', NS, 'rollout', 'restart', `deployment/${WORKER}`) },
     ];
@@ -61,8 +103,13 @@ describe('faults on the cluster', { timeout: 900_000 }, () => {
     const audit = await auditActivities(temporalAddress, start - 1000, end);
 
     const failed = run.greetings.filter((g) => !g.ok);
-    const worstAround = (from: number, to: number) => Math.max(0, ...run.greetings.filter((g) => g.at >= from && g.at < to).map((g) => g.ms));
-    const rows = done.map((f, i) => ({ name: f.name, t: Math.round((f.firedAt - start) / 1000), worst: worstAround(f.firedAt, done[i + 1]?.firedAt ?? end) }));
+    const worstAround = (from: number, to: number) =>
+      Math.max(0, ...run.greetings.filter((g) => g.at >= from && g.at < to).map((g) => g.ms));
+    const rows = done.map((f, i) => ({
+      name: f.name,
+      t: Math.round((f.firedAt - start) / 1000),
+      worst: worstAround(f.firedAt, done[i + 1]?.firedAt ?? end),
+    }));
     const worst = Math.max(...run.greetings.map((g) => g.ms));
     const before = worstAround(start, done[0]?.firedAt ?? end);
     const date = new Date().toISOString().slice(0, 10);
@@ -77,14 +124,19 @@ describe('faults on the cluster', { timeout: 900_000 }, () => {
       ...rows.map((r) => `| ${r.name} | ${r.t} | ${r.worst.toFixed(0)} |`),
       '',
       `- greetings accepted (answered) ${run.greetings.length}, exact ${run.greetings.length - failed.length}, **lost or wrong ${failed.length}**; worst latency ${worst.toFixed(0)} ms`,
-      `- Temporal's record: ${audit.workflows} workflows started during the run, ${audit.open} still open, ${audit.retried} activity attempts retried (the killed worker's and the translator outage's), ${audit.timedOut} activities timed out for good`,
+      `- Temporal's record: ${audit.workflows} workflows started during the run, ${audit.open} still open, ${audit.retried} activity attempts retried (an attempt lost with a killed pod, or refused while no translator was ready, runs again), ${audit.timedOut} activities timed out for good`,
       '',
     ].join('\n');
     const files = writeReport(`faults-${date}`, { md });
     t.diagnostic(`report: ${files.join(', ')}`);
-    t.diagnostic(`${run.greetings.length} greetings, ${failed.length} failed, worst ${worst.toFixed(0)} ms, ${audit.retried} activity retries`);
+    t.diagnostic(
+      `${run.greetings.length} greetings, ${failed.length} failed, worst ${worst.toFixed(0)} ms, ${audit.retried} activity retries`,
+    );
 
-    assert.ok(run.greetings.length > 100, `expected a steady flow of greetings, got ${run.greetings.length}; k6: ${run.stderr.slice(-1500)}`);
+    assert.ok(
+      run.greetings.length > 100,
+      `expected a steady flow of greetings, got ${run.greetings.length}; k6: ${run.stderr.slice(-1500)}`,
+    );
     assert.deepEqual(failed.slice(0, 10), [], `greetings lost or wrong (${failed.length}); k6 said:\n${run.stderr.slice(-2000)}`);
     assert.equal(audit.open, 0, 'every workflow started during the faults completed');
     assert.equal(audit.timedOut, 0, 'no activity ran out of attempts');

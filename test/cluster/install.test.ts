@@ -40,7 +40,8 @@ describe('greeter on the cluster', { timeout: 900_000 }, () => {
   });
 
   it('passes helm test', () => {
-    const r = helm('test', RELEASE, '-n', NS, '--timeout', '3m', '--logs');
+    // No --logs: the hook pod is deleted once it succeeds (hook-delete-policy), so there are none to read.
+    const r = helm('test', RELEASE, '-n', NS, '--timeout', '3m');
     assert.equal(r.status, 0, `helm test failed:\n${r.out}`);
     assert.match(r.out, /Phase:\s+Succeeded/);
   });
@@ -64,9 +65,17 @@ describe('greeter on the cluster', { timeout: 900_000 }, () => {
       const pod = proc?.tags?.find((t) => t.key === 'k8s.pod.name')?.value;
       if (proc && typeof pod === 'string') podOf.set(proc.serviceName, new Set([...(podOf.get(proc.serviceName) ?? []), pod]));
     }
-    assert.deepEqual([...podOf.keys()].sort(), ['starter', 'translator', 'worker'], 'spans from the three services, each with k8s.pod.name');
+    assert.deepEqual(
+      [...podOf.keys()].sort(),
+      ['starter', 'translator', 'worker'],
+      'spans from the three services, each with k8s.pod.name',
+    );
     const allPods = [...podOf.values()].flatMap((s) => [...s]);
-    assert.equal(new Set(allPods).size, allPods.length, `each service ran in its own pod: ${JSON.stringify(Object.fromEntries([...podOf].map(([k, v]) => [k, [...v]])))}`);
+    assert.equal(
+      new Set(allPods).size,
+      allPods.length,
+      `each service ran in its own pod: ${JSON.stringify(Object.fromEntries([...podOf].map(([k, v]) => [k, [...v]])))}`,
+    );
   });
 
   it('scrapes every target and answers every dashboard panel query from the in-cluster Prometheus', async (t) => {
@@ -89,16 +98,32 @@ describe('greeter on the cluster', { timeout: 900_000 }, () => {
 
   it('rolls the worker to a changed image with helm upgrade while greetings keep completing', async (t) => {
     // A changed image: the same build with one more label, so its id differs from :dev.
-    execFileSync('bash', [path.join(ROOT, 'scripts', 'cluster', 'images.sh'), 'variant', 'greeter-worker', UPGRADE_TAG], { stdio: 'inherit' });
+    execFileSync('bash', [path.join(ROOT, 'scripts', 'cluster', 'images.sh'), 'variant', 'greeter-worker', UPGRADE_TAG], {
+      stdio: 'inherit',
+    });
     const load = runK6('phases', { BASE_URL: starter, PHASES: '8:75s', P95_MS: '60000', P99_MS: '60000' }, K6_OUT);
     await new Promise((r) => setTimeout(r, 10_000));
-    const up = helm('upgrade', RELEASE, path.join(ROOT, 'charts', 'greeter'), '-n', NS, '--reuse-values', '--set', `worker.image.tag=${UPGRADE_TAG}`, '--wait', '--timeout', '5m');
+    const up = helm(
+      'upgrade',
+      RELEASE,
+      path.join(ROOT, 'charts', 'greeter'),
+      '-n',
+      NS,
+      '--reuse-values',
+      '--set',
+      `worker.image.tag=${UPGRADE_TAG}`,
+      '--wait',
+      '--timeout',
+      '5m',
+    );
     assert.equal(up.status, 0, `helm upgrade failed:\n${up.out}`);
     const run = await load;
     const failed = run.greetings.filter((g) => !g.ok);
     assert.ok(run.greetings.length > 50, `expected a steady flow of greetings, got ${run.greetings.length}`);
     assert.deepEqual(failed, [], `greetings failed during the rollout:\n${run.stderr.slice(-2000)}`);
-    await until('old worker pods gone', 120_000, () => pods(NS, `app.kubernetes.io/component=worker`).every((p) => p.spec.containers[0]?.image.endsWith(`:${UPGRADE_TAG}`)));
+    await until('old worker pods gone', 120_000, () =>
+      pods(NS, `app.kubernetes.io/component=worker`).every((p) => p.spec.containers[0]?.image.endsWith(`:${UPGRADE_TAG}`)),
+    );
     const worst = Math.max(...run.greetings.map((g) => g.ms));
     t.diagnostic(`${run.greetings.length} greetings during the upgrade, 0 failed, worst latency ${worst.toFixed(0)} ms`);
   });

@@ -118,7 +118,8 @@ export function watchReplicas(everyMs = 5_000, log = (line: string) => console.e
       try {
         const d = JSON.parse(await kubectlAsync('-n', NS, 'get', 'deployment', WORKER, '-o', 'json')) as Deployment;
         const h = JSON.parse(await kubectlAsync('-n', NS, 'get', 'hpa', WORKER, '-o', 'json').catch(() => '{"status":{}}')) as Hpa;
-        const cpu = h.status.currentMetrics?.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.current.averageUtilization;
+        const cpu = h.status.currentMetrics?.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.current
+          .averageUtilization;
         const s = { at: Date.now(), ready: d.status.readyReplicas ?? 0, desired: d.spec.replicas ?? 0, cpu };
         samples.push(s);
         log(`[cluster] t=${Math.round((s.at - t0) / 1000)}s worker pods ready ${s.ready}/${s.desired}, CPU ${cpu ?? '?'} % of request`);

@@ -22,7 +22,13 @@ export const tag = (s: JaegerSpan, key: string): unknown => s.tags.find((t) => t
  * Polls Jaeger until the trace holds `minSpans` spans (export is batched), bounded by
  * `attempts` × 250 ms; `diagnostics` is appended to the error when it never does.
  */
-export async function fetchTrace(queryUrl: string, traceId: string, minSpans: number, diagnostics = () => '', attempts = 60): Promise<JaegerTrace> {
+export async function fetchTrace(
+  queryUrl: string,
+  traceId: string,
+  minSpans: number,
+  diagnostics = () => '',
+  attempts = 60,
+): Promise<JaegerTrace> {
   let last = 'nothing yet';
   const get = async () => {
     const res = await fetch(`${queryUrl}/api/traces/${traceId}`, { signal: AbortSignal.timeout(5_000) });
