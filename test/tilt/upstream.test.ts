@@ -195,21 +195,18 @@ describe('upstream charts as the Tiltfile installs them', () => {
       for (const e of p?.exporters ?? []) assert.ok(exporters.includes(e), `pipeline ${name} uses exporter ${e}, which is not defined`);
   });
 
-  it(
-    'validates the Jaeger config with the Jaeger version the cluster runs',
-    () => {
-      const docs = yamlDocs(readFileSync(path.join(ROOT, 'k8s/jaeger/jaeger.yaml'), 'utf8'), 'k8s/jaeger/jaeger.yaml') as K8sObject[];
-      const image = containersOf(docs.find((d) => d.kind === 'Deployment')!)[0]!.image;
-      const deployed = /^jaegertracing\/jaeger:(2\.\d+\.\d+)$/.exec(image)?.[1];
-      assert.ok(deployed, `expected jaegertracing/jaeger:2.x.y, got ${image}`);
-      const binary = execFileSync('sh', ['-c', 'command -v jaeger'], { encoding: 'utf8' }).trim();
-      const info = execFileSync('go', ['version', '-m', binary], { encoding: 'utf8' });
-      const mod = /^\s*(?:mod|dep)\s+github\.com\/jaegertracing\/jaeger\s+(v\S+)/m.exec(info)?.[1];
-      assert.ok(mod, `${binary}: no github.com/jaegertracing/jaeger module in its build info:\n${info}`);
-      // Jaeger tagged each release twice, v1.N.0 (Go module) = v2.(N-63).0, from v1.66.0 = v2.3.0 to v1.76.0 = v2.13.0.
-      const m = /^v1\.(\d+)\.0$/.exec(mod);
-      const validator = m && Number(m[1]) >= 66 ? `2.${Number(m[1]) - 63}.0` : mod;
-      assert.equal(validator, deployed, `\`jaeger validate\` runs Jaeger ${validator} (${mod}), the cluster runs ${image}`);
-    },
-  );
+  it('validates the Jaeger config with the Jaeger version the cluster runs', () => {
+    const docs = yamlDocs(readFileSync(path.join(ROOT, 'k8s/jaeger/jaeger.yaml'), 'utf8'), 'k8s/jaeger/jaeger.yaml') as K8sObject[];
+    const image = containersOf(docs.find((d) => d.kind === 'Deployment')!)[0]!.image;
+    const deployed = /^jaegertracing\/jaeger:(2\.\d+\.\d+)$/.exec(image)?.[1];
+    assert.ok(deployed, `expected jaegertracing/jaeger:2.x.y, got ${image}`);
+    const binary = execFileSync('sh', ['-c', 'command -v jaeger'], { encoding: 'utf8' }).trim();
+    const info = execFileSync('go', ['version', '-m', binary], { encoding: 'utf8' });
+    const mod = /^\s*(?:mod|dep)\s+github\.com\/jaegertracing\/jaeger\s+(v\S+)/m.exec(info)?.[1];
+    assert.ok(mod, `${binary}: no github.com/jaegertracing/jaeger module in its build info:\n${info}`);
+    // Jaeger tagged each release twice, v1.N.0 (Go module) = v2.(N-63).0, from v1.66.0 = v2.3.0 to v1.76.0 = v2.13.0.
+    const m = /^v1\.(\d+)\.0$/.exec(mod);
+    const validator = m && Number(m[1]) >= 66 ? `2.${Number(m[1]) - 63}.0` : mod;
+    assert.equal(validator, deployed, `\`jaeger validate\` runs Jaeger ${validator} (${mod}), the cluster runs ${image}`);
+  });
 });
