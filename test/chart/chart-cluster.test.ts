@@ -3,13 +3,12 @@
 // kube-prometheus-stack selects, NetworkPolicy peers for an in-cluster Temporal, a KEDA trigger
 // the KEDA operator can reach, and an API route whose timeout outlasts the starter's own wait.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import {
-  CHART,
   CLUSTER_APIS,
   envOf,
   helmTemplateArgs,
@@ -18,6 +17,7 @@ import {
   podOf,
   profiles,
   render,
+  renderNotes,
   run,
   type K8sObject,
   type Profile,
@@ -106,28 +106,9 @@ describe('greeter chart on real clusters', () => {
     }
 
     test('NOTES.txt warns when monitors are on but the cluster has no Operator API', () => {
-      // helm renders NOTES only on install; render it through tpl in a chart copy (as chart-policy does).
-      const tmp = mkdtempSync(path.join(tmpdir(), 'greeter-notes-'));
-      try {
-        const chart = path.join(tmp, 'greeter');
-        cpSync(CHART, chart, { recursive: true });
-        cpSync(path.join(chart, 'templates', 'NOTES.txt'), path.join(chart, 'notes-probe.txt'));
-        writeFileSync(
-          path.join(chart, 'templates', 'zz-notes-probe.yaml'),
-          'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes-probe\ndata:\n  notes: {{ tpl (.Files.Get "notes-probe.txt") . | quote }}\n',
-        );
-        const kind = profiles().find((p) => p.name === 'kind')!;
-        const notes = (apis: string[]): string => {
-          const args = helmTemplateArgs([kind.file!], [], apis).map((a) => (a === CHART ? chart : a));
-          const r = run('helm', [...args, '--show-only', 'templates/zz-notes-probe.yaml']);
-          assert.equal(r.status, 0, r.stderr);
-          return mustFind(parseObjects(r.stdout), 'ConfigMap', 'notes-probe').data?.notes ?? '';
-        };
-        assert.match(notes([]), /monitoring\.serviceMonitors\.enabled is true, but this cluster does not serve/);
-        assert.doesNotMatch(notes(CLUSTER_APIS), /WARNING/);
-      } finally {
-        rmSync(tmp, { recursive: true, force: true });
-      }
+      const kind = profiles().find((p) => p.name === 'kind')!;
+      assert.match(renderNotes([kind.file!], []), /monitoring\.serviceMonitors\.enabled is true, but this cluster does not serve/);
+      assert.doesNotMatch(renderNotes([kind.file!], CLUSTER_APIS), /WARNING/);
     });
   });
 

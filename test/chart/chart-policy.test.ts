@@ -16,6 +16,7 @@ import {
   podOf,
   profiles,
   render,
+  renderNotes,
   run,
   type Container,
   type K8sObject,
@@ -351,38 +352,11 @@ describe('greeter chart policy', () => {
   });
 
   test('NOTES.txt renders the port-forward commands for the starter and the dev Temporal UI', () => {
-    // helm renders NOTES only on install (which needs a cluster); render it through tpl in a chart copy.
-    const tmp = mkdtempSync(path.join(tmpdir(), 'greeter-notes-'));
-    try {
-      const chart = path.join(tmp, 'greeter');
-      cpSync(CHART, chart, { recursive: true });
-      cpSync(path.join(chart, 'templates', 'NOTES.txt'), path.join(chart, 'notes-probe.txt'));
-      writeFileSync(
-        path.join(chart, 'templates', 'zz-notes-probe.yaml'),
-        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes-probe\ndata:\n  notes: {{ tpl (.Files.Get "notes-probe.txt") . | quote }}\n',
-      );
-      const kind = profiles().find((p) => p.name === 'kind')!;
-      const r = run('helm', [
-        'template',
-        'greeter',
-        chart,
-        '-n',
-        'greeter',
-        '--kube-version',
-        '1.33.0',
-        '-f',
-        kind.file!,
-        '--show-only',
-        'templates/zz-notes-probe.yaml',
-      ]);
-      assert.equal(r.status, 0, r.stderr);
-      const notes = mustFind(parseObjects(r.stdout), 'ConfigMap', 'notes-probe').data?.notes ?? '';
-      assert.match(notes, /kubectl -n greeter port-forward svc\/greeter-starter 8080:8080/);
-      assert.match(notes, /kubectl -n greeter port-forward svc\/greeter-temporal 8233:8233/);
-      assert.match(notes, /helm test greeter -n greeter/);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
+    const kind = profiles().find((p) => p.name === 'kind')!;
+    const notes = renderNotes([kind.file!]);
+    assert.match(notes, /kubectl -n greeter port-forward svc\/greeter-starter 8080:8080/);
+    assert.match(notes, /kubectl -n greeter port-forward svc\/greeter-temporal 8233:8233/);
+    assert.match(notes, /helm test greeter -n greeter/);
   });
 
   test('a dashboard JSON dropped into dashboards/ becomes a labelled ConfigMap', () => {

@@ -1,7 +1,8 @@
 // Shared helpers for the chart and image tests: rendering the chart with helm, parsing the
 // objects, the offline kubeconform schemas, and starting/stopping local processes.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
@@ -286,4 +287,27 @@ export function cleanEnv(): NodeJS.ProcessEnv {
     env[k] = v;
   }
   return env;
+}
+
+/**
+ * NOTES.txt as `helm install` would print it for the values files (helm renders NOTES only on
+ * install, which needs a cluster): rendered through tpl from a copy of the chart.
+ */
+export function renderNotes(valuesFiles: readonly string[], apis: readonly string[] = CLUSTER_APIS): string {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'greeter-notes-'));
+  try {
+    const chart = path.join(tmp, 'greeter');
+    cpSync(CHART, chart, { recursive: true });
+    cpSync(path.join(chart, 'templates', 'NOTES.txt'), path.join(chart, 'notes-probe.txt'));
+    writeFileSync(
+      path.join(chart, 'templates', 'zz-notes-probe.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes-probe\ndata:\n  notes: {{ tpl (.Files.Get "notes-probe.txt") . | quote }}\n',
+    );
+    const args = helmTemplateArgs(valuesFiles, [], apis).map((a) => (a === CHART ? chart : a));
+    const r = run('helm', [...args, '--show-only', 'templates/zz-notes-probe.yaml']);
+    if (r.status !== 0) throw new Error(`helm template of NOTES.txt failed: ${r.stderr}`);
+    return mustFind(parseObjects(r.stdout), 'ConfigMap', 'notes-probe').data?.notes ?? '';
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }

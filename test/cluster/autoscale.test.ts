@@ -7,7 +7,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { runK6 } from '@greeter/loadtest/k6run';
 import { perReplicas, perReplicasTable, timelineSvg, windows, windowsTable } from '@greeter/loadtest/timeline';
-import { auditActivities, K6_OUT, kubectl, NS, serviceUrl, stopForwards, until, watchReplicas, WORKER, writeReport } from './support';
+import {
+  auditActivities,
+  K6_OUT,
+  kubectl,
+  NS,
+  serviceUrl,
+  stopForwards,
+  until,
+  watchReplicas,
+  WORKER,
+  workerField,
+  writeReport,
+} from './support';
 
 const HIGH_VUS = 40;
 const HIGH_S = 240;
@@ -39,29 +51,13 @@ describe('worker autoscaling on the cluster', { timeout: 1_200_000 }, () => {
       'worker Deployment back at 1 ready replica',
       300_000,
       () => {
-        const [ready, desired] = kubectl(
-          '-n',
-          NS,
-          'get',
-          'deployment',
-          WORKER,
-          '-o',
-          'jsonpath={.status.readyReplicas} {.spec.replicas}',
-        ).split(' ');
+        const [ready, desired] = workerField('{.status.readyReplicas} {.spec.replicas}').split(' ');
         return ready === '1' && desired === '1';
       },
       5_000,
     );
     const hpa = JSON.parse(kubectl('-n', NS, 'get', 'hpa', WORKER, '-o', 'json')) as HpaSpec;
-    const limits = kubectl(
-      '-n',
-      NS,
-      'get',
-      'deployment',
-      WORKER,
-      '-o',
-      'jsonpath={.spec.template.spec.containers[0].resources.limits.cpu}',
-    );
+    const limits = workerField('{.spec.template.spec.containers[0].resources.limits.cpu}');
     const nodeCpus = kubectl('get', 'nodes', '-o', 'jsonpath={.items[0].status.capacity.cpu}');
 
     const watcher = watchReplicas(5_000);

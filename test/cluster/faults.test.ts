@@ -4,23 +4,20 @@
 // Deployment rolled. Temporal's promise: zero greetings lost. Writes a report with the worst
 // latency around each fault.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runK6 } from '@greeter/loadtest/k6run';
 import {
   auditActivities,
-  helm,
   isReady,
   K6_OUT,
   kubectl,
   NS,
   pods,
-  RELEASE,
-  ROOT,
   serviceUrl,
   stopForwards,
   until,
+  upgradeRelease,
   WORKER,
   writeReport,
 } from './support';
@@ -41,35 +38,12 @@ describe('faults on the cluster', { timeout: 900_000 }, () => {
     starter = await serviceUrl(NS, 'greeter-starter', 8080);
     temporalAddress = (await serviceUrl(NS, 'greeter-temporal', 7233)).replace(/^http:\/\//, '');
     // Two workers at least, so a crashed one leaves another carrying on (the example's lesson).
-    const up = helm(
-      'upgrade',
-      RELEASE,
-      path.join(ROOT, 'charts', 'greeter'),
-      '-n',
-      NS,
-      '--reuse-values',
-      '--set',
-      'worker.autoscaling.minReplicas=2',
-      '--wait',
-      '--timeout',
-      '5m',
-    );
+    const up = upgradeRelease(['worker.autoscaling.minReplicas=2']);
     assert.equal(up.status, 0, up.out);
     await until('two worker pods Ready', 180_000, () => pods(NS, 'app.kubernetes.io/component=worker').filter(isReady).length >= 2);
   });
   after(() => {
-    helm(
-      'upgrade',
-      RELEASE,
-      path.join(ROOT, 'charts', 'greeter'),
-      '-n',
-      NS,
-      '--reuse-values',
-      '--set',
-      'worker.autoscaling.minReplicas=1',
-      '--timeout',
-      '5m',
-    );
+    upgradeRelease(['worker.autoscaling.minReplicas=1'], false);
     stopForwards();
   });
 

@@ -11,7 +11,21 @@ import { allTargets } from '../dashboards/dashboard-files';
 import { CHAIN, describeTrace, fetchTrace, newTraceparent } from '../support/jaeger';
 import { driveDashboardTraffic, EXPECTED_SERIES, promApi } from '../support/prometheus';
 import { postGreeting } from '../support/stack';
-import { helm, isReady, K6_OUT, kubectl, NS, pods, RELEASE, ROOT, serviceUrl, stopForwards, until, WORKER } from './support';
+import {
+  helm,
+  isReady,
+  K6_OUT,
+  kubectl,
+  NS,
+  pods,
+  RELEASE,
+  ROOT,
+  serviceUrl,
+  stopForwards,
+  until,
+  upgradeRelease,
+  WORKER,
+} from './support';
 
 const UPGRADE_TAG = 'dev-upgrade';
 
@@ -103,19 +117,7 @@ describe('greeter on the cluster', { timeout: 900_000 }, () => {
     });
     const load = runK6('phases', { BASE_URL: starter, PHASES: '8:75s', P95_MS: '60000', P99_MS: '60000' }, K6_OUT);
     await new Promise((r) => setTimeout(r, 10_000));
-    const up = helm(
-      'upgrade',
-      RELEASE,
-      path.join(ROOT, 'charts', 'greeter'),
-      '-n',
-      NS,
-      '--reuse-values',
-      '--set',
-      `worker.image.tag=${UPGRADE_TAG}`,
-      '--wait',
-      '--timeout',
-      '5m',
-    );
+    const up = upgradeRelease([`worker.image.tag=${UPGRADE_TAG}`]);
     assert.equal(up.status, 0, `helm upgrade failed:\n${up.out}`);
     const run = await load;
     const failed = run.greetings.filter((g) => !g.ok);

@@ -44,6 +44,17 @@ export function helm(...args: string[]): { status: number | null; out: string } 
   }
 }
 
+/** `helm upgrade` of the release with its current values plus `sets` (--wait unless told not to). */
+export function upgradeRelease(sets: readonly string[], wait = true): { status: number | null; out: string } {
+  const args = ['upgrade', RELEASE, path.join(ROOT, 'charts', 'greeter'), '-n', NS, '--reuse-values', '--timeout', '5m'];
+  return helm(...args, ...sets.flatMap((s) => ['--set', s]), ...(wait ? ['--wait'] : []));
+}
+
+/** One jsonpath of the worker Deployment, e.g. '{.spec.replicas}'. */
+export function workerField(jsonpath: string): string {
+  return kubectl('-n', NS, 'get', 'deployment', WORKER, '-o', `jsonpath=${jsonpath}`);
+}
+
 interface PodList {
   items: Array<{
     metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string };
