@@ -44,7 +44,15 @@ require_root() {
   grep -qw overlay /proc/filesystems || die "the kernel has no overlay filesystem: containerd's snapshotter needs it"
 }
 
-alive() { [[ -f "$PIDS/$1" ]] && kill -0 "$(cat "$PIDS/$1")" 2>/dev/null; }
+# ours NAME: the pid in $PIDS/NAME runs NAME (a pid file that outlived its process may name a
+# reused pid, which must never be signalled).
+ours() {
+  local pid
+  [[ -f "$PIDS/$1" ]] || return 1
+  pid="$(cat "$PIDS/$1")"
+  [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$1"
+}
+alive() { ours "$1"; }
 
 # start NAME CMD...: runs CMD in the node's network namespace, logs to $LOGS/NAME.log.
 start() {
@@ -292,7 +300,7 @@ other_cluster() { # another cluster of ours (by state dir or netns) already runn
   for f in /var/lib/greeter-cluster*/pids/kube-apiserver /tmp/greeter-cluster*/pids/kube-apiserver; do
     [[ -f "$f" ]] || continue
     [[ "$(dirname "$(dirname "$f")")" == "$STATE" ]] && continue
-    kill -0 "$(cat "$f")" 2>/dev/null && { echo "$(dirname "$(dirname "$f")")"; return 0; }
+    tr '\0' ' ' <"/proc/$(cat "$f")/cmdline" 2>/dev/null | grep -q kube-apiserver && { echo "$(dirname "$(dirname "$f")")"; return 0; }
   done
   return 1
 }
@@ -305,6 +313,11 @@ cmd_up() {
     say "already running (state $STATE)"
     usage_hint
     return
+  fi
+  if [[ -d "$STATE" || -e "/run/netns/$NETNS" ]] && ! alive kube-apiserver; then
+    # A cluster that died with its host session (or a failed up) left state behind: start clean.
+    say "found state of a cluster that is not running (${STATE}); cleaning it up first"
+    GREETER_CLUSTER_KEEP=0 cmd_down
   fi
   eval "$(bash "$HERE/tools.sh")"
   mkdir -p "$STATE" "$PIDS" "$LOGS"
@@ -333,10 +346,10 @@ kill_pidfile() { # kill_pidfile NAME SIGNAL_WAIT_SECONDS
   local name=$1 pid
   [[ -f "$PIDS/$name" ]] || return 0
   pid="$(cat "$PIDS/$name")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if ours "$name"; then
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 "${2:-10}"); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 "${2:-10}"); do ours "$name" || break; sleep 1; done
+    if ours "$name"; then kill -KILL "$pid" 2>/dev/null || true; fi
   fi
   rm -f "$PIDS/$name"
 }
