@@ -14,6 +14,8 @@ kubectl apply -f "$ROOT/k8s/jaeger/jaeger.yaml" -f "$ROOT/k8s/local/prometheus.y
 say "observability applied; installing the greeter chart ($(basename "$VALUES")) ..."
 helm upgrade --install greeter "$ROOT/charts/greeter" -n greeter -f "$VALUES" --wait --timeout 5m "$@" >/dev/null
 kubectl -n observability rollout status deployment/jaeger deployment/prometheus --timeout=180s >/dev/null
-kubectl -n greeter wait --for=condition=Ready pod --all --timeout=180s >/dev/null
+# Every Deployment rolled out (not `kubectl wait pod --all`: a pod that terminates during a
+# rollout never turns Ready, and the wait would run into its timeout).
+for d in $(kubectl -n greeter get deployments -o name); do kubectl -n greeter rollout status "$d" --timeout=180s >/dev/null; done
 say "greeter deployed in $((SECONDS - started))s"
 kubectl -n greeter get pods -o wide >&2
