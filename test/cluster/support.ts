@@ -62,7 +62,14 @@ interface PodList {
     status: {
       phase: string;
       conditions?: Array<{ type: string; status: string }>;
-      containerStatuses?: Array<{ name: string; ready: boolean; restartCount: number; imageID: string; state: Record<string, unknown> }>;
+      containerStatuses?: Array<{
+        name: string;
+        ready: boolean;
+        restartCount: number;
+        imageID: string;
+        containerID?: string;
+        state: Record<string, unknown>;
+      }>;
     };
   }>;
 }

@@ -4,6 +4,9 @@
 // Deployment rolled. Temporal's promise: zero greetings lost. Writes a report with the worst
 // latency around each fault.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runK6 } from '@greeter/loadtest/k6run';
@@ -23,12 +26,35 @@ import {
 } from './support';
 
 const VUS = 16;
-const SECONDS = 130;
+const SECONDS = 150;
 
 interface Fault {
   name: string;
   at: number;
   action: () => string;
+}
+
+/**
+ * SIGKILL to one worker container's main process, found through the node's containerd (this host
+ * is the node on the local cluster); the kubelet restarts the container in place.
+ */
+function killWorkerProcess(): string {
+  const sock = path.join(process.env.GREETER_CLUSTER_DIR ?? '/var/lib/greeter-cluster', 'containerd', 'containerd.sock');
+  if (process.env.GREETER_CLUSTER_ROUTED !== '1' || !existsSync(sock))
+    throw new Error('killing a worker process needs host access to the node (the local cluster of npm run cluster)');
+  const pod = pods(NS, 'app.kubernetes.io/component=worker').find(isReady);
+  const id = pod?.status.containerStatuses?.[0]?.containerID?.replace(/^containerd:\/\//, '');
+  if (!pod || !id) throw new Error('no Ready worker pod with a running container');
+  const tasks = execFileSync('ctr', ['--address', sock, '-n', 'k8s.io', 'tasks', 'ls'], { encoding: 'utf8' });
+  const pid = Number(
+    tasks
+      .split('\n')
+      .find((l) => l.startsWith(id))
+      ?.split(/\s+/)[1],
+  );
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`no task for container ${id} in:\n${tasks}`);
+  process.kill(pid, 'SIGKILL');
+  return `pod ${pod.metadata.name}: process ${pid} killed`;
 }
 
 describe('faults on the cluster', { timeout: 900_000 }, () => {
@@ -61,6 +87,8 @@ describe('faults on the cluster', { timeout: 900_000 }, () => {
       },
       { name: 'translator pod deleted', at: 55, action: () => kubectl('-n', NS, 'delete', 'pod', readyPod('translator'), '--wait=false') },
       { name: 'worker Deployment rolled', at: 85, action: () => kubectl('-n', NS, 'rollout', 'restart', `deployment/${WORKER}`) },
+      // A force delete still lets the kubelet send SIGTERM first; a crash gives no warning at all.
+      { name: 'worker process killed (SIGKILL, a crash)', at: 115, action: () => killWorkerProcess() },
     ];
     const start = Date.now();
     const load = runK6('phases', { BASE_URL: starter, PHASES: `${VUS}:${SECONDS}s`, P95_MS: '120000', P99_MS: '120000' }, K6_OUT);
@@ -90,7 +118,7 @@ describe('faults on the cluster', { timeout: 900_000 }, () => {
     const md = [
       `# greeter under faults on a real cluster (${date})`,
       '',
-      `k6 closed model from the host through the starter Service, ${VUS} users for ${SECONDS} s; every answer is checked for the exact greeting. At least two worker pods (HPA minimum raised to 2 for the run); one translator pod.`,
+      `k6 closed model from the host through the starter Service, ${VUS} users for ${SECONDS} s; every answer is checked for the exact greeting. At least two worker pods (HPA minimum raised to 2 for the run); one translator pod. A force delete still lets the kubelet send SIGTERM (the worker drains in what grace it gets); the SIGKILL of a worker process from the node is the crash.`,
       '',
       '| fault | at s | worst latency until the next fault, ms |',
       '| --- | ---: | ---: |',
