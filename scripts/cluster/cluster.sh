@@ -397,7 +397,7 @@ cmd_down() {
   rmdir /run/containerd/runc /run/containerd /var/lib/cni /var/lib/kubelet 2>/dev/null || true
   # Runtime state goes; the CA and images stay only if asked (GREETER_CLUSTER_KEEP=1).
   if [[ "${GREETER_CLUSTER_KEEP:-0}" != 1 ]]; then rm -rf "$STATE"; fi
-  say "down in $((SECONDS - started))s; nothing of the cluster is left outside ${STATE}"
+  if [[ -d "$STATE" ]]; then say "down in $((SECONDS - started))s; nothing of the cluster is left outside ${STATE} (kept: GREETER_CLUSTER_KEEP=1)"; else say "down in $((SECONDS - started))s; nothing of the cluster is left"; fi
   leftovers || die "leftovers after down (see above)"
 }
 
