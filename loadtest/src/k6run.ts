@@ -6,8 +6,7 @@ import { createReadStream, existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import { ROOT } from '@greeter/scripts/stack';
 
 export interface Greeting {
   /** When the answer arrived (ms since the epoch). */
@@ -26,15 +25,21 @@ export interface K6Result {
   stderr: string;
 }
 
-/** k6 from PATH, else where scripts/bootstrap.sh caches it; a missing k6 is an error, never a skip. */
-export function k6Binary(): string {
+/** k6 from PATH, else where scripts/bootstrap.sh caches it; undefined when neither has it. */
+export function findK6(): string | undefined {
   const onPath = spawnSync('sh', ['-c', 'command -v k6'], { encoding: 'utf8' });
   if (onPath.status === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
   const cache =
     process.env.GREETER_TOOLS_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'greeter', 'tools');
   const cached = path.join(cache, 'k6-v1.1.0', 'k6');
-  if (existsSync(cached)) return cached;
-  throw new Error('k6 is not on PATH and not in the tools cache: run scripts/bootstrap.sh');
+  return existsSync(cached) ? cached : undefined;
+}
+
+/** findK6(), where a missing k6 is an error, never a skip. */
+export function k6Binary(): string {
+  const k6 = findK6();
+  if (!k6) throw new Error('k6 is not on PATH and not in the tools cache: run scripts/bootstrap.sh');
+  return k6;
 }
 
 /** Runs loadtest/k6/<scenario>.ts with the given __ENV values; resolves when k6 exits. */

@@ -44,15 +44,14 @@ require_root() {
   grep -qw overlay /proc/filesystems || die "the kernel has no overlay filesystem: containerd's snapshotter needs it"
 }
 
-# ours NAME: the pid in $PIDS/NAME runs NAME (a pid file that outlived its process may name a
+# alive NAME: the pid in $PIDS/NAME runs NAME (a pid file that outlived its process may name a
 # reused pid, which must never be signalled).
-ours() {
+alive() {
   local pid
   [[ -f "$PIDS/$1" ]] || return 1
   pid="$(cat "$PIDS/$1")"
   [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$1"
 }
-alive() { ours "$1"; }
 
 # start NAME CMD...: runs CMD in the node's network namespace, logs to $LOGS/NAME.log.
 start() {
@@ -346,10 +345,10 @@ kill_pidfile() { # kill_pidfile NAME SIGNAL_WAIT_SECONDS
   local name=$1 pid
   [[ -f "$PIDS/$name" ]] || return 0
   pid="$(cat "$PIDS/$name")"
-  if ours "$name"; then
+  if alive "$name"; then
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 "${2:-10}"); do ours "$name" || break; sleep 1; done
-    if ours "$name"; then kill -KILL "$pid" 2>/dev/null || true; fi
+    for _ in $(seq 1 "${2:-10}"); do alive "$name" || break; sleep 1; done
+    if alive "$name"; then kill -KILL "$pid" 2>/dev/null || true; fi
   fi
   rm -f "$PIDS/$name"
 }

@@ -32,7 +32,8 @@ bah() { buildah --root "$IMAGES/storage" --runroot "$IMAGES/run" --storage-drive
 
 # cluster.sh has found the tools already; run on its own, find (or build) them here.
 if [[ -z "${GREETER_K8S_BIN:-}" ]]; then eval "$(bash "$HERE/tools.sh")"; fi
-eval "$(bash "$ROOT/scripts/bootstrap.sh" --env 2>/dev/null)"
+# Run through `npm run cluster` the toolchain is on PATH already; on its own, bootstrap it.
+command -v temporal >/dev/null 2>&1 && command -v jaeger >/dev/null 2>&1 || eval "$(bash "$ROOT/scripts/bootstrap.sh" --env 2>/dev/null)"
 mkdir -p "$IMAGES" "$STATE/images"
 
 have() { bah inspect --type image "$1" >/dev/null 2>&1; }

@@ -98,10 +98,7 @@ describe('worker autoscaling on the cluster', { timeout: 1_200_000 }, () => {
       `# greeter worker autoscaling on a real cluster (${date})`,
       '',
       `Kubernetes ${
-        kubectl('version', '-o', 'json')
-          .match(/"gitVersion":\s*"(v[^"]+)"/g)
-          ?.at(-1)
-          ?.split('"')[3] ?? '?'
+        (JSON.parse(kubectl('version', '-o', 'json')) as { serverVersion?: { gitVersion?: string } }).serverVersion?.gitVersion ?? '?'
       }, one node with ${nodeCpus} CPUs (everything co-located: Temporal dev server, starter, translator, workers, Prometheus, Jaeger, the control plane and the k6 load generator on this host).`,
       `Worker pods: CPU request = limit = ${limits} (so CPU is the bottleneck), SDK default slots. HPA: CPU target ${cpuTarget} % of request, ${hpa.spec.minReplicas}-${hpa.spec.maxReplicas} replicas, scale-up stabilization ${hpa.spec.behavior?.scaleUp?.stabilizationWindowSeconds ?? '?'} s, scale-down ${hpa.spec.behavior?.scaleDown?.stabilizationWindowSeconds ?? '?'} s; metrics-server resolution 15 s.`,
       `Load: k6 closed model from the host through the starter Service: ${HIGH_VUS} users for ${HIGH_S} s, then ${LOW_VUS} users for ${LOW_S} s (loadtest/k6/phases.ts). Each answer is checked for the exact greeting.`,

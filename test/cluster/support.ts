@@ -6,8 +6,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { ReplicaSample } from '@greeter/loadtest/timeline';
+import { ROOT } from '@greeter/scripts/stack';
 
-export const ROOT = path.resolve(__dirname, '..', '..', '..');
+export { ROOT };
 export const NS = 'greeter';
 export const RELEASE = 'greeter';
 export const WORKER = 'greeter-worker';
@@ -165,7 +166,10 @@ export function writeReport(name: string, files: Record<string, string>): string
   });
 }
 
-/** Waits until `fn` returns true, polling; throws with `what` after `ms`. */
+/**
+ * Waits until `fn` returns true, polling every `everyMs` (not scripts/stack's 200 ms waitFor: each
+ * probe here is a kubectl process, and the machine is busy with the load being measured).
+ */
 export async function until(what: string, ms: number, fn: () => boolean | Promise<boolean>, everyMs = 2_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await fn())) {

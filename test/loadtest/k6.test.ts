@@ -3,11 +3,12 @@
 // bootstrap) the smoke scenario passes against the real local stack.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { findK6 } from '@greeter/loadtest/k6run';
 import { ROOT, startStack } from '@greeter/scripts/stack';
 
 const K6_DIR = path.join(ROOT, 'loadtest', 'k6');
@@ -23,16 +24,6 @@ interface TestRun {
     script: { configMap: { name: string; file: string } };
     runner: { image: string; env: Array<{ name: string; value: string }> };
   };
-}
-
-/** k6 from PATH, else where scripts/bootstrap.sh caches it. */
-function k6Binary(): string | undefined {
-  const onPath = spawnSync('sh', ['-c', 'command -v k6'], { encoding: 'utf8' });
-  if (onPath.status === 0) return onPath.stdout.trim();
-  const cache =
-    process.env.GREETER_TOOLS_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'greeter', 'tools');
-  const cached = path.join(cache, 'k6-v1.1.0', 'k6');
-  return existsSync(cached) ? cached : undefined;
 }
 
 describe('k6 scenarios', () => {
@@ -90,7 +81,7 @@ describe('k6 scenarios', () => {
   });
 
   it('k6 smoke passes against the real local stack (k6 from scripts/bootstrap.sh)', { timeout: 120_000 }, async (t) => {
-    const k6 = k6Binary();
+    const k6 = findK6();
     if (!k6) {
       // Only an explicit opt-out skips; otherwise a missing k6 is a bootstrap defect.
       if (process.env.GREETER_SKIP_K6 === '1') {
