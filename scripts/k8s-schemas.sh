@@ -13,7 +13,7 @@
 #     (/api/_definitions.json under https://kubernetes.io), so we rewrite them to the
 #     local _definitions.json and drop the $id that would make them resolve remotely.
 #   - CRDs: the CRD YAML inside Go modules from the Go module proxy
-#     (prometheus-operator: ServiceMonitor/PodMonitor; KEDA: ScaledObject), converted
+#     (prometheus-operator: ServiceMonitor/PodMonitor/PrometheusRule; KEDA: ScaledObject), converted
 #     from openAPIV3Schema to JSON schema with additionalProperties:false added, so
 #     kubeconform -strict catches typos there too.
 set -euo pipefail
@@ -21,11 +21,13 @@ set -euo pipefail
 K8S_VERSION=1.33.0
 KUBERNETES_VALIDATE_VERSION=1.37.0
 PROMETHEUS_OPERATOR_VERSION=v0.85.0
-KEDA_VERSION=v2.17.2
+KEDA_VERSION=v2.20.2
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${GREETER_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/greeter/tools}"
-DIR="$CACHE/k8s-schemas-k$K8S_VERSION-kv$KUBERNETES_VALIDATE_VERSION-po$PROMETHEUS_OPERATOR_VERSION-keda$KEDA_VERSION"
+# SCHEMA_SET changes whenever the list of converted CRDs below changes, so a cached set is rebuilt.
+SCHEMA_SET=2
+DIR="$CACHE/k8s-schemas-k$K8S_VERSION-kv$KUBERNETES_VALIDATE_VERSION-po$PROMETHEUS_OPERATOR_VERSION-keda$KEDA_VERSION-s$SCHEMA_SET"
 say() { printf '[k8s-schemas] %s\n' "$*" >&2; }
 
 if [[ -f "$DIR/.complete" ]]; then
@@ -70,6 +72,7 @@ keda_dir="$(cd "$tmp" && GOFLAGS=-mod=mod go mod download -json "github.com/keda
 NODE_PATH="$ROOT/node_modules" node - "$tmp/k8s/v$K8S_VERSION-local-strict" "$DIR.partial" \
   "$po_dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" \
   "$po_dir/example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml" \
+  "$po_dir/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml" \
   "$keda_dir/config/crd/bases/keda.sh_scaledobjects.yaml" \
   "$keda_dir/config/crd/bases/keda.sh_triggerauthentications.yaml" <<'JS'
 const fs = require('node:fs');

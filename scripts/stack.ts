@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 const SERVICE_MAIN = (svc: string) => path.join(ROOT, 'services', svc, 'dist', 'src', 'main.js');
+/** greeter's alert rules (Prometheus rule-file format), loaded by the local Prometheus. */
+export const ALERT_RULES = path.join(ROOT, 'charts', 'greeter', 'alerts', 'greeter.rules.yaml');
 export const WORKFLOW_BUNDLE = path.join(ROOT, 'services', 'worker', 'dist', 'workflow-bundle.js');
 
 /** Default ports (design.md); every one is shifted by `portOffset`. */
@@ -222,6 +224,9 @@ export function prometheusConfig(ports: Ports, workers: number, temporal: boolea
     'global:',
     '  scrape_interval: 5s',
     '  evaluation_interval: 5s',
+    // greeter's alerts, the same file the chart's PrometheusRule carries.
+    'rule_files:',
+    `  - ${JSON.stringify(ALERT_RULES)}`,
     'scrape_configs:',
     job('starter', [`127.0.0.1:${ports.starter}`]).trimEnd(),
     job('translator', [`127.0.0.1:${ports.translator}`]).trimEnd(),

@@ -1,8 +1,8 @@
-// "Greeter overview": throughput, latency, autoscaling signal and replicas, translator and
-// Temporal request health on one screen — the dashboard to watch while load runs.
+// "Greeter overview": alerts, throughput, latency, autoscaling signals and replicas, translator
+// and Temporal request and server health on one screen — the dashboard to watch while load runs.
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboard, failuresOrZero, quantile, TQ } from './panels';
-import { slotUtilizationQuery } from './slot-utilization';
+import { backlogQuery, slotUtilizationQuery } from './slot-utilization';
 
 const RATE = '[$__rate_interval]';
 const TRANSLATOR = 'service="translator", route=~"/get-spanish-.*"';
@@ -21,6 +21,21 @@ export function overview(): dashboard.Dashboard {
     title: 'Greeter overview',
     description: 'GreetSomeone throughput and latency, worker autoscaling signal and replicas, translator and Temporal request health.',
     rows: [
+      {
+        title: 'Alerts',
+        panels: [
+          {
+            title: 'Alerts pending and firing',
+            description:
+              "greeter's alerts (charts/greeter/alerts/greeter.rules.yaml) by name and state, from Prometheus' ALERTS series; the flat 0 line means none is active.",
+            unit: 'short',
+            width: 24,
+            min: 0,
+            stack: true,
+            queries: [{ expr: 'count by (alertname, alertstate) (ALERTS) or on() vector(0)', legend: '{{alertname}} {{alertstate}}' }],
+          },
+        ],
+      },
       {
         title: 'Throughput',
         panels: [
@@ -105,6 +120,18 @@ export function overview(): dashboard.Dashboard {
             max: 1,
             threshold: { value: 0.7, color: 'orange' },
             queries: [{ expr: slotUtilizationQuery(), legend: 'slot utilization' }],
+          },
+          {
+            title: 'Task-queue backlog (HPA signal)',
+            description:
+              'Tasks waiting in the queue as the Temporal server counts them (k8s/queries/task-queue-backlog.promql, served to the HPA as greeter_task_queue_backlog, target 10 per worker; the HPA follows the larger of this and slot utilization). The server recomputes the count about once a minute, so it moves in steps.',
+            unit: 'short',
+            min: 0,
+            threshold: { value: 10, color: 'orange' },
+            queries: [
+              { expr: backlogQuery(), legend: 'waiting tasks' },
+              { expr: `(${backlogQuery()}) / ${WORKERS_POLLING}`, legend: 'per polling worker' },
+            ],
           },
           {
             title: 'Worker replicas',
@@ -199,6 +226,46 @@ export function overview(): dashboard.Dashboard {
       {
         title: 'Temporal server (dev server / self-hosted; empty on Temporal Cloud)',
         panels: [
+          {
+            title: 'Sync match rate',
+            description:
+              'Share of tasks handed straight to a waiting poller instead of being written to the backlog first (poll_success_sync / poll_success, matching service). Near 1 while workers keep up; falling means tasks queue up (Temporal suggests alerting below 0.95).',
+            unit: 'percentunit',
+            width: 8,
+            min: 0,
+            max: 1,
+            queries: [
+              {
+                expr: `sum by (task_type) (rate(poll_success_sync{namespace="$namespace", taskqueue="$server_task_queue"}${RATE})) / sum by (task_type) (rate(poll_success{namespace="$namespace", taskqueue="$server_task_queue"}${RATE}))`,
+                legend: '{{task_type}}',
+              },
+            ],
+          },
+          {
+            title: 'Temporal actions per second',
+            description:
+              'Billable actions the server records for the namespace (workflow started, activity scheduled, ...), by type (server metric action): what the same load would cost on Temporal Cloud.',
+            unit: 'ops',
+            width: 8,
+            queries: [{ expr: `sum by (action_type) (rate(action{namespace="$namespace"}${RATE}))`, legend: '{{action_type}}' }],
+          },
+          {
+            title: 'Schedule-to-start p95 per task queue',
+            description:
+              "How long tasks wait for a worker, per task queue and task kind (Temporal Core histograms, ms): the regular queue and each worker's sticky queue. Rising here before slots fill up means pollers, not slots, are short.",
+            unit: 'ms',
+            width: 8,
+            queries: [
+              {
+                expr: quantile(0.95, 'temporal_workflow_task_schedule_to_start_latency_bucket', 'namespace="$namespace"', ['task_queue']),
+                legend: 'workflow {{task_queue}}',
+              },
+              {
+                expr: quantile(0.95, 'temporal_activity_schedule_to_start_latency_bucket', 'namespace="$namespace"', ['task_queue']),
+                legend: 'activity {{task_queue}}',
+              },
+            ],
+          },
           {
             title: 'Server requests per second (frontend)',
             description: 'Requests the Temporal frontend served for the namespace, by operation (server metric service_requests).',

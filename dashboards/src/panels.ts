@@ -137,6 +137,19 @@ export function commonVariables(): Array<{ build(): dashboard.VariableModel }> {
       .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
       .sort(dashboard.VariableSort.AlphabeticalAsc)
       .current({ text: 'greeting-tasks', value: 'greeting-tasks' }),
+    // The Temporal server's own series name the queue `taskqueue`, written with every character
+    // but [a-zA-Z0-9_] turned into `_` by its Prometheus reporter (greeting-tasks -> greeting_tasks).
+    new dashboard.QueryVariableBuilder('server_task_queue')
+      .label('Task queue (server label)')
+      .description(
+        'The task queue as the Temporal server labels it (taskqueue; - and . become _), for the server panels and the backlog signal',
+      )
+      .datasource(DATASOURCE)
+      .query('label_values(approximate_backlog_count{namespace="$namespace"}, taskqueue)')
+      .definition('label_values(approximate_backlog_count{namespace="$namespace"}, taskqueue)')
+      .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+      .sort(dashboard.VariableSort.AlphabeticalAsc)
+      .current({ text: 'greeting_tasks', value: 'greeting_tasks' }),
   ];
 }
 

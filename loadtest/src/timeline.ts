@@ -11,6 +11,9 @@ export interface ReplicaSample {
   desired: number;
   /** The HPA's current CPU utilization in percent of requests, when it has one. */
   cpu?: number;
+  /** The HPA's External metrics, when it has them: fleet slot utilization (0..1) and backlog per worker. */
+  slots?: number;
+  backlogPerWorker?: number;
 }
 
 export interface Window {

@@ -200,14 +200,34 @@ describe('greeter chart policy', () => {
             type: string;
             external?: { metric: { name: string; selector?: { matchLabels?: Record<string, string> } }; target: { value: string } };
           }[];
-          const external = metrics.find((m) => m.type === 'External');
+          const slotMetric = values.worker.autoscaling.slotUtilization.metricName;
+          const external = metrics.find((m) => m.type === 'External' && m.external?.metric.name === slotMetric);
           assert.equal(
             Boolean(external),
             values.worker.autoscaling.slotUtilization.enabled,
             'External slot-utilization metric present iff enabled',
           );
+          const backlog = metrics.find(
+            (m) => m.type === 'External' && m.external?.metric.name === values.worker.autoscaling.backlog.metricName,
+          );
+          assert.equal(Boolean(backlog), values.worker.autoscaling.backlog.enabled, 'External backlog metric present iff enabled');
+          if (backlog) {
+            const b = backlog.external as unknown as { target: { type: string; averageValue: string } };
+            assert.deepEqual(
+              b.target,
+              { type: 'AverageValue', averageValue: String(values.worker.autoscaling.backlog.perWorker) },
+              'backlog is a per-worker target',
+            );
+            assert.deepEqual(
+              backlog.external!.metric.selector?.matchLabels,
+              {
+                namespace: values.temporal.namespace.replace(/[^a-zA-Z0-9_]/g, '_'),
+                taskqueue: values.temporal.taskQueue.replace(/[^a-zA-Z0-9_]/g, '_'),
+              },
+              "the backlog metric selects the server's labels: taskqueue, with - and . written as _",
+            );
+          }
           if (external) {
-            assert.equal(external.external!.metric.name, 'greeter_worker_slot_utilization');
             assert.equal(external.external!.target.value, '0.7');
             assert.deepEqual(
               external.external!.metric.selector?.matchLabels,
@@ -384,7 +404,8 @@ interface Values {
     autoscaling: {
       enabled: boolean;
       keda: { enabled: boolean };
-      slotUtilization: { enabled: boolean };
+      slotUtilization: { enabled: boolean; metricName: string };
+      backlog: { enabled: boolean; metricName: string; perWorker: number };
       behavior: { scaleUpStabilizationSeconds: number; scaleDownStabilizationSeconds: number };
     };
   };

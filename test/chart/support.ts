@@ -28,6 +28,7 @@ export const GOLDEN_SET = ['grafana.dashboards.enabled=false'];
 export const CLUSTER_APIS = [
   'monitoring.coreos.com/v1/ServiceMonitor',
   'monitoring.coreos.com/v1/PodMonitor',
+  'monitoring.coreos.com/v1/PrometheusRule',
   'gateway.networking.k8s.io/v1/HTTPRoute',
 ];
 /** Offline JSON schemas for CRDs that scripts/k8s-schemas.sh does not provide (Gateway API). */

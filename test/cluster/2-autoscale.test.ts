@@ -1,6 +1,7 @@
 // The worker HPA on a real cluster: closed-model load (k6 from this host through the starter
-// Service) saturates the CPU-capped worker, the HPA (CPU via metrics-server) grows the
-// Deployment from 1 to at least 3 replicas, and when the load drops it scales down under the
+// Service) saturates the CPU-capped worker, the HPA (CPU via metrics-server, slot utilization and
+// backlog per worker via the External metrics adapter) grows the Deployment from 1 to at least 3
+// replicas, and when the load drops it scales down under the
 // remaining load without losing a greeting or timing out an activity. Writes the report
 // (greetings/s, p50/p99 and replicas over time; throughput per replica count; an SVG chart).
 import assert from 'node:assert/strict';
@@ -31,7 +32,11 @@ interface HpaSpec {
   spec: {
     minReplicas: number;
     maxReplicas: number;
-    metrics: Array<{ resource?: { name: string; target: { averageUtilization?: number } } }>;
+    metrics: Array<{
+      type?: string;
+      resource?: { name: string; target: { averageUtilization?: number } };
+      external?: { metric: { name: string }; target: { value?: string; averageValue?: string } };
+    }>;
     behavior?: { scaleUp?: { stabilizationWindowSeconds?: number }; scaleDown?: { stabilizationWindowSeconds?: number } };
   };
 }
@@ -83,6 +88,21 @@ describe('worker autoscaling on the cluster', { timeout: 1_200_000 }, () => {
       start,
     );
     const firstUp = samples.find((s) => s.desired > 1);
+    const firstUpReady = samples.find((s) => s.ready > 1);
+    // What each HPA signal said whenever the HPA changed its mind (and at the start).
+    const changes = samples.filter((s, i) => i === 0 || s.desired !== samples[i - 1]?.desired);
+    const n = (v: number | undefined, digits = 2) => (v === undefined ? '-' : v.toFixed(digits));
+    const signalsTable = [
+      '| t s | HPA replicas | ready | CPU % of request | slot utilization | backlog per worker |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...changes.map(
+        (s) =>
+          `| ${((s.at - start) / 1000).toFixed(0)} | ${s.desired} | ${s.ready} | ${n(s.cpu, 0)} | ${n(s.slots)} | ${n(s.backlogPerWorker, 1)} |`,
+      ),
+    ].join('\n');
+    const external = hpa.spec.metrics
+      .filter((m) => m.type === 'External')
+      .map((m) => `${m.external?.metric.name} (target ${m.external?.target.value ?? `${m.external?.target.averageValue} per worker`})`);
     const maxDuringHigh = Math.max(...samples.filter((s) => s.at <= highEnd + 5_000).map((s) => s.ready));
     const peakDesired = Math.max(...samples.map((s) => s.desired));
     const lowSamples = samples.filter((s) => s.at > highEnd);
@@ -100,15 +120,21 @@ describe('worker autoscaling on the cluster', { timeout: 1_200_000 }, () => {
       `Kubernetes ${
         (JSON.parse(kubectl('version', '-o', 'json')) as { serverVersion?: { gitVersion?: string } }).serverVersion?.gitVersion ?? '?'
       }, one node with ${nodeCpus} CPUs (everything co-located: Temporal dev server, starter, translator, workers, Prometheus, Jaeger, the control plane and the k6 load generator on this host).`,
-      `Worker pods: CPU request = limit = ${limits} (so CPU is the bottleneck), SDK default slots. HPA: CPU target ${cpuTarget} % of request, ${hpa.spec.minReplicas}-${hpa.spec.maxReplicas} replicas, scale-up stabilization ${hpa.spec.behavior?.scaleUp?.stabilizationWindowSeconds ?? '?'} s, scale-down ${hpa.spec.behavior?.scaleDown?.stabilizationWindowSeconds ?? '?'} s; metrics-server resolution 15 s.`,
+      `Worker pods: CPU request = limit = ${limits} (so CPU is the bottleneck). HPA: CPU target ${cpuTarget} % of request${external.length ? ` plus ${external.join(' and ')}` : ''}, ${hpa.spec.minReplicas}-${hpa.spec.maxReplicas} replicas, scale-up stabilization ${hpa.spec.behavior?.scaleUp?.stabilizationWindowSeconds ?? '?'} s, scale-down ${hpa.spec.behavior?.scaleDown?.stabilizationWindowSeconds ?? '?'} s; metrics-server resolution 15 s.`,
       `Load: k6 closed model from the host through the starter Service: ${HIGH_VUS} users for ${HIGH_S} s, then ${LOW_VUS} users for ${LOW_S} s (loadtest/k6/phases.ts). Each answer is checked for the exact greeting.`,
       '',
       '## Result',
       '',
       `- greetings: ${run.greetings.length} answered, ${run.greetings.length - failed.length} exact, **${failed.length} failed**; worst latency ${worst.toFixed(0)} ms`,
-      `- first scale-up decided ${firstUp ? ((firstUp.at - start) / 1000).toFixed(0) : '-'} s after the load started; ${maxDuringHigh} worker pods ready at most under load (HPA peak ${peakDesired})`,
+      `- **load step to first added replica: decided ${firstUp ? ((firstUp.at - start) / 1000).toFixed(0) : '-'} s, ready ${firstUpReady ? ((firstUpReady.at - start) / 1000).toFixed(0) : '-'} s** after the load started (samples every 5 s); ${maxDuringHigh} worker pods ready at most under load (HPA peak ${peakDesired})`,
       `- after the load dropped: first scale-down at ${firstDown ? ((firstDown.at - highEnd) / 1000).toFixed(0) : '-'} s, down to ${lowest} replicas; ${lowGreetings.length} greetings completed meanwhile, ${lowGreetings.filter((g) => !g.ok).length} failed`,
       `- workflow histories read back from Temporal: load phase ${highAudit.workflows} workflows, ${highAudit.retried} activity retries, ${highAudit.timedOut} activity timeouts; scale-down phase ${lowAudit.workflows} workflows, **${lowAudit.retried} retries, ${lowAudit.timedOut} timeouts**, ${lowAudit.open + highAudit.open} still open`,
+      '',
+      '## What the HPA saw when it changed the replica count',
+      '',
+      `The HPA takes the largest replica count any metric asks for: CPU, ${external.join(', ') || 'no External metric'}.`,
+      '',
+      signalsTable,
       '',
       '## Throughput per ready worker count (load phase after the first 10 s of warm-up, windows with a steady replica count)',
       '',

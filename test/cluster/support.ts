@@ -124,7 +124,22 @@ interface Deployment {
   status: { readyReplicas?: number; updatedReplicas?: number; replicas?: number };
 }
 interface Hpa {
-  status: { currentMetrics?: Array<{ type: string; resource?: { name: string; current: { averageUtilization?: number } } }> };
+  status: {
+    currentMetrics?: Array<{
+      type: string;
+      resource?: { name: string; current: { averageUtilization?: number } };
+      external?: { metric: { name: string }; current: { value?: string; averageValue?: string } };
+    }>;
+  };
+}
+
+/** A Kubernetes quantity as the HPA reports External metric values ("350m", "2", "1500m"). */
+export function quantity(q: string | undefined): number | undefined {
+  if (q === undefined) return undefined;
+  const m = /^(-?[0-9.]+)(m|k|M)?$/.exec(q);
+  if (!m) return undefined;
+  const scale = { m: 1e-3, k: 1e3, M: 1e6 }[m[2] as 'm' | 'k' | 'M'] ?? 1;
+  return Number(m[1]) * scale;
 }
 
 /** Samples the worker Deployment and its HPA every `everyMs` until stopped; prints a line per sample. */
@@ -139,9 +154,15 @@ export function watchReplicas(everyMs = 5_000, log = (line: string) => console.e
         const h = JSON.parse(await kubectlAsync('-n', NS, 'get', 'hpa', WORKER, '-o', 'json').catch(() => '{"status":{}}')) as Hpa;
         const cpu = h.status.currentMetrics?.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.current
           .averageUtilization;
-        const s = { at: Date.now(), ready: d.status.readyReplicas ?? 0, desired: d.spec.replicas ?? 0, cpu };
+        const external = (part: string) =>
+          h.status.currentMetrics?.find((m) => m.type === 'External' && m.external?.metric.name.includes(part))?.external?.current;
+        const slots = quantity(external('slot_utilization')?.value);
+        const backlogPerWorker = quantity(external('backlog')?.averageValue);
+        const s = { at: Date.now(), ready: d.status.readyReplicas ?? 0, desired: d.spec.replicas ?? 0, cpu, slots, backlogPerWorker };
         samples.push(s);
-        log(`[cluster] t=${Math.round((s.at - t0) / 1000)}s worker pods ready ${s.ready}/${s.desired}, CPU ${cpu ?? '?'} % of request`);
+        log(
+          `[cluster] t=${Math.round((s.at - t0) / 1000)}s worker pods ready ${s.ready}/${s.desired}, CPU ${cpu ?? '?'} % of request, slots ${slots ?? '?'}, backlog/worker ${backlogPerWorker ?? '?'}`,
+        );
       } catch (err) {
         log(`[cluster] replica sample failed: ${String(err)}`);
       }

@@ -59,6 +59,7 @@ export const TEST_VARIABLES: Record<string, string> = {
   __range: '15m',
   namespace: 'default',
   task_queue: 'greeting-tasks',
+  server_task_queue: 'greeting_tasks',
 };
 
 export function substitute(expr: string, vars: Record<string, string> = TEST_VARIABLES): string {
@@ -187,10 +188,16 @@ const UNSUFFIXED_COUNTERS = new Set([
   'workflow_success',
   'workflow_failed',
   'action',
+  'poll_success',
+  'poll_success_sync',
+  'no_poller_tasks',
 ]);
 
+/** Gauges whose names end like a histogram part. */
+const SUFFIXED_GAUGES = new Set(['approximate_backlog_count']);
+
 export function isCounterName(name: string): boolean {
-  return /(_total|_count|_sum|_bucket)$/.test(name) || UNSUFFIXED_COUNTERS.has(name);
+  return (/(_total|_count|_sum|_bucket)$/.test(name) && !SUFFIXED_GAUGES.has(name)) || UNSUFFIXED_COUNTERS.has(name);
 }
 
 /** Every (dashboard, panel, target) triple, for failure messages that say where a query lives. */

@@ -62,20 +62,23 @@ describe('generated dashboards', () => {
     );
   });
 
-  it('have the datasource, namespace and task_queue variables, the latter two read from Temporal series', () => {
+  it('have the datasource, namespace and task_queue variables read from Temporal Core series, and the server spelling of the queue', () => {
     for (const d of loadDashboards()) {
       const vars = d.dashboard.templating.list;
       assert.deepEqual(
         vars.map((v) => v.name),
-        ['datasource', 'namespace', 'task_queue'],
+        ['datasource', 'namespace', 'task_queue', 'server_task_queue'],
         `${d.file} variables`,
       );
       assert.equal(vars[0]?.type, 'datasource');
       assert.equal(vars[0]?.query, 'prometheus', `${d.file}: the datasource variable must list Prometheus datasources`);
-      for (const v of vars.slice(1)) {
+      for (const v of vars.slice(1, 3)) {
         assert.equal(v.type, 'query', `${d.file} variable ${v.name}`);
         assert.match(String(v.query), new RegExp(`^label_values\\(temporal_\\w+.*, ${v.name}\\)$`), `${d.file} variable ${v.name} query`);
       }
+      // The server labels the queue `taskqueue` (with - and . written as _), so it has its own variable.
+      assert.equal(vars[3]?.type, 'query');
+      assert.match(String(vars[3]?.query), /^label_values\(approximate_backlog_count\{namespace="\$namespace"\}, taskqueue\)$/);
     }
   });
 

@@ -55,15 +55,22 @@ export const EXPECTED_SERIES: Record<string, string[]> = {
     'persistence_requests',
     'persistence_latency_bucket',
     'state_transition_count_sum',
+    // The backlog signal, the sync-match and actions panels (matching and frontend services).
+    'approximate_backlog_count',
+    'poll_success',
+    'poll_success_sync',
+    'action',
   ],
 };
 
 /**
  * Series the dashboards read that need not exist here: kube-state-metrics runs only in a
  * cluster (the replicas panel falls back to counting polling workers), and Temporal Core
- * creates these counters at their first increment (the panels show 0 until then).
+ * creates these counters at their first increment (the panels show 0 until then). ALERTS
+ * exists only while an alert is pending or firing (the alerts panel shows 0 otherwise).
  */
 export const OPTIONAL_SERIES = new Set([
+  'ALERTS',
   'kube_deployment_status_replicas',
   'temporal_request_failure',
   'temporal_long_request_failure',

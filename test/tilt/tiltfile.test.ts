@@ -399,6 +399,34 @@ describe('k8s/ values and manifests', () => {
     );
   });
 
+  it('serves greeter_task_queue_backlog with exactly the backlog query, and the HPA takes it per worker', () => {
+    const backlog = readFileSync(path.join(ROOT, 'k8s/queries/task-queue-backlog.promql'), 'utf8');
+    // The server's Prometheus reporter writes greeting-tasks as greeting_tasks.
+    const BACKLOG_MATCHERS = /\{namespace="default",\s*taskqueue="greeting_tasks"\}/g;
+    assert.equal((backlog.match(BACKLOG_MATCHERS) ?? []).length, 1, 'the backlog query should match namespace and taskqueue once');
+    const rules = dig(readYaml('k8s/values/prometheus-adapter.yaml'), ['rules', 'external']) as Obj[];
+    const rule = rules.find((r) => dig(r, ['name', 'as']) === 'greeter_task_queue_backlog');
+    assert.ok(rule, 'prometheus-adapter should define the external metric greeter_task_queue_backlog');
+    assert.equal(dig(rule, ['resources', 'namespaced']), false);
+
+    const ev = evaluate(['--autoscaling=slots']);
+    const hpa = ev.objects.find((o) => o.kind === 'HorizontalPodAutoscaler' && o.metadata.name === 'greeter-worker');
+    const metrics = (dig(hpa, ['spec', 'metrics']) as Obj[]) ?? [];
+    const ext = metrics.find((m) => dig(m, ['external', 'metric', 'name']) === 'greeter_task_queue_backlog');
+    assert.ok(ext, 'slots mode should make the HPA scale on the backlog too (the larger of the two wins)');
+    assert.equal(dig(ext, ['external', 'target', 'type']), 'AverageValue', 'backlog is a per-worker target');
+    const labels = (dig(ext, ['external', 'metric', 'selector', 'matchLabels']) ?? {}) as Record<string, string>;
+    const matchers = Object.keys(labels)
+      .sort()
+      .map((k) => `${k}="${labels[k]}"`)
+      .join(',');
+    assert.equal(
+      squash(String(rule['metricsQuery']).replaceAll('<<.LabelMatchers>>', matchers)),
+      squash(backlog),
+      `the HPA's selector ${JSON.stringify(labels)} should turn the adapter rule into the .promql query`,
+    );
+  });
+
   it('ships a Jaeger v2 config that Jaeger itself accepts, reachable where the collector sends traces', () => {
     const docs = yamlDocs(readFileSync(path.join(ROOT, 'k8s/jaeger/jaeger.yaml'), 'utf8'), 'k8s/jaeger/jaeger.yaml') as K8sObject[];
     const cm = docs.find((d) => d.kind === 'ConfigMap');
