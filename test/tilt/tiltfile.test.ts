@@ -427,6 +427,18 @@ describe('k8s/ values and manifests', () => {
     );
   });
 
+  it("pins KEDA at 2.20 or newer and sets the temporal scaler's queueTypes in keda mode", () => {
+    const ev = evaluate(['--autoscaling=keda']);
+    const keda = ev.helm_resources.find((h) => h.chart.endsWith('/keda'));
+    assert.ok(keda, 'keda mode should install the KEDA chart');
+    const version = keda.flags[keda.flags.indexOf('--version') + 1] ?? '';
+    const [major, minor] = version.split('.').map(Number);
+    assert.ok((major ?? 0) > 2 || ((major ?? 0) === 2 && (minor ?? 0) >= 20), `KEDA ${version}: greeter needs 2.20 or newer`);
+    const so = ev.objects.find((o) => o.kind === 'ScaledObject' && o.metadata.name === 'greeter-worker');
+    const trigger = ((dig(so, ['spec', 'triggers']) as Obj[]) ?? []).find((t) => t['type'] === 'temporal');
+    assert.equal(dig(trigger, ['metadata', 'queueTypes']), 'workflow,activity', 'the scaler counts the backlog of both queue types');
+  });
+
   it('ships a Jaeger v2 config that Jaeger itself accepts, reachable where the collector sends traces', () => {
     const docs = yamlDocs(readFileSync(path.join(ROOT, 'k8s/jaeger/jaeger.yaml'), 'utf8'), 'k8s/jaeger/jaeger.yaml') as K8sObject[];
     const cm = docs.find((d) => d.kind === 'ConfigMap');
