@@ -2,7 +2,7 @@
 // Temporal request health on one screen — the dashboard to watch while load runs.
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboard, failuresOrZero, quantile, TQ } from './panels';
-import { slotUtilizationQuery } from './slot-utilization';
+import { slotUtilizationQuery } from '@greeter/scripts/devstack';
 
 const RATE = '[$__rate_interval]';
 const TRANSLATOR = 'service="translator", route=~"/get-spanish-.*"';
@@ -104,7 +104,7 @@ export function overview(): dashboard.Dashboard {
             min: 0,
             max: 1,
             threshold: { value: 0.7, color: 'orange' },
-            queries: [{ expr: slotUtilizationQuery(), legend: 'slot utilization' }],
+            queries: [{ expr: slotUtilizationQuery({ dashboardVariables: true }), legend: 'slot utilization' }],
           },
           {
             title: 'Worker replicas',

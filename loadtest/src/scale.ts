@@ -8,9 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { ROOT, startStack, type Stack } from '@greeter/scripts/stack';
+import { ROOT, slotUtilizationQuery, startStack, type Stack } from '@greeter/scripts/devstack';
 import { formatSummary, runLoad } from './driver';
-import { HPA_TARGET, hpaDesiredReplicas, promValue, slotUtilizationQuery, waitForValue } from './prom';
+import { HPA_TARGET, hpaDesiredReplicas, promValue, waitForValue } from './prom';
 import { efficiency, markdownTable, svgChart, type ScaleStep } from './report';
 import { parseDuration, steadyStages } from './schedule';
 import { runScaleK8s } from './scale-k8s';
@@ -68,7 +68,7 @@ export async function runScaleLocal(o: LocalScaleOptions): Promise<ScaleStep[]> 
   console.error(`[scale] starting the stack (logs in ${path.relative(process.cwd(), runDir)}/) ...`);
   const stack: Stack = await startStack({
     runDir,
-    portOffset: o.portOffset,
+    ports: o.portOffset,
     workers: o.workers[0] ?? 1,
     translatorEnv: { TRANSLATOR_LATENCY_MS: String(o.latencyMs) },
     workerEnv: {

@@ -36,16 +36,16 @@ describe('arrival schedule', () => {
     assert.ok((t[2] as number) - (t[1] as number) > (t[49] as number) - (t[48] as number));
   });
 
-  it('ramp stages: four steps to the peak then a hold, like loadtest/k6/ramp.ts', () => {
-    const s = rampStages(10, 50, 50_000);
+  it('ramp stages: four steps to the peak, a hold, then down to 0 (loadtest/k6/scenarios.ts)', () => {
+    const s = rampStages(10, 50, 10_000, 10_000);
     assert.deepEqual(
       s.map((x) => x.target),
-      [20, 30, 40, 50, 50],
+      [20, 30, 40, 50, 50, 0],
     );
     assert.ok(s.every((x) => x.durationMs === 10_000));
     const n = [...arrivalOffsets(10, s)].length;
-    // Integral: 10 s each of (10+20)/2, (20+30)/2, (30+40)/2, (40+50)/2, 50 = 150+250+350+450+500.
-    assert.equal(n, 1_700);
+    // Integral: 10 s each of (10+20)/2, (20+30)/2, (30+40)/2, (40+50)/2, 50, (50+0)/2 = 150+250+350+450+500+250.
+    assert.equal(n, 1_950);
   });
 
   it('parses k6-style durations and rejects others', () => {

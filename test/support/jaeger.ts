@@ -1,6 +1,7 @@
 // Reading traces back from a real Jaeger query API (/api/traces/<id>): used by the local
 // tracing tests and by the cluster suite against the in-cluster Jaeger.
 import { randomBytes } from 'node:crypto';
+import { newTraceparent as sharedTraceparent } from '@greeter/loadtest/k6/traceparent';
 
 export interface JaegerSpan {
   traceID: string;
@@ -63,10 +64,9 @@ export function describeTrace(t: JaegerTrace) {
   return { label, parentOf, edges, byId };
 }
 
+/** A sampled W3C traceparent with random ids (the one definition in loadtest/k6/traceparent.ts). */
 export function newTraceparent(): { header: string; traceId: string; parentId: string } {
-  const traceId = randomBytes(16).toString('hex');
-  const parentId = randomBytes(8).toString('hex');
-  return { header: `00-${traceId}-${parentId}-01`, traceId, parentId };
+  return sharedTraceparent(randomBytes);
 }
 
 /** The parent -> child edges one activity adds to a greeting's trace. */
