@@ -1,7 +1,5 @@
 // Reading traces back from a real Jaeger query API (/api/traces/<id>): used by the local
 // tracing tests and by the cluster suite against the in-cluster Jaeger.
-import { randomBytes } from 'node:crypto';
-import { newTraceparent as sharedTraceparent } from '@greeter/loadtest/k6/traceparent';
 
 export interface JaegerSpan {
   traceID: string;
@@ -64,10 +62,8 @@ export function describeTrace(t: JaegerTrace) {
   return { label, parentOf, edges, byId };
 }
 
-/** A sampled W3C traceparent with random ids (the one definition in loadtest/k6/traceparent.ts). */
-export function newTraceparent(): { header: string; traceId: string; parentId: string } {
-  return sharedTraceparent(randomBytes);
-}
+/** A sampled W3C traceparent with random ids (the one definition, loadtest/k6/traceparent.ts, as the Node driver binds it). */
+export { traceparent as newTraceparent } from '@greeter/loadtest/driver';
 
 /** The parent -> child edges one activity adds to a greeting's trace. */
 export const CHAIN = (activity: string, route: string): string[] => [
