@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { LOCAL_DIR, PortConflictError, removeDatabase, startStack, type RestartEvent } from './devstack';
+import { LOCAL_DIR, PortConflictError, startStack, type RestartEvent } from './devstack';
 
 const HELP = `npm start -- [options]
 
@@ -64,8 +64,6 @@ async function cli(): Promise<void> {
   const started = Date.now();
   let stack;
   try {
-    // Checked by startStack before anything starts, so a second `npm start` touches nothing of the first.
-    if (values.fresh) await removeDatabase(db);
     stack = await startStack({
       workers,
       ports: portOffset,
@@ -73,6 +71,8 @@ async function cli(): Promise<void> {
       runDir,
       echo: true,
       temporalDb: db,
+      // Deleted only once the ports are known to be free: a refused second start touches nothing.
+      temporalFresh: values.fresh,
       jaeger: values['no-jaeger'] ? false : 'auto',
       prometheus: values['no-prometheus'] ? false : 'auto',
     });

@@ -9,7 +9,7 @@ import { ROOT, WORKFLOW_BUNDLE, findOnPath, serviceMain } from './paths';
 import { allocatePorts, fixedPorts, formatConflicts, portConflicts, type PortConflict, type Ports } from './ports';
 import { prometheusConfig } from './prometheus';
 import { Proc, httpOk, waitFor, type RestartEvent, type RestartPolicy } from './proc';
-import { devServerArgs, devServerReady } from './temporal';
+import { devServerArgs, devServerReady, removeDatabase } from './temporal';
 
 export interface StackOptions {
   workers?: number;
@@ -27,6 +27,8 @@ export interface StackOptions {
   tracing?: boolean;
   /** SQLite file for the dev server; in-memory when undefined. */
   temporalDb?: string;
+  /** Start from an empty database: `temporalDb` and its -wal/-shm files are deleted (after the port check). */
+  temporalFresh?: boolean;
   /** Where logs and generated configs go. */
   runDir: string;
   /** Print each process's lines prefixed with its name (npm start); otherwise only to files. */
@@ -111,6 +113,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   }
   const conflicts = await portConflicts(wanted);
   if (conflicts.length > 0) throw new PortConflictError(conflicts);
+  // Only now: a refused second start must not delete the running stack's database.
+  if (opts.temporalFresh && opts.temporalDb) await removeDatabase(opts.temporalDb);
 
   const echo = opts.echo ?? false;
   const procs = new Map<string, Proc>();
