@@ -48,6 +48,7 @@ describe('supervised stack: kill -9 of a worker under load', { timeout: 240_000 
     // Mid-load, with activities running on the victim: SIGKILL, no chance to drain.
     const busy = await eventually(async () => done >= 20 && (await activitySlotsUsed(stack.ports.worker(1).metrics)) > 0, 60_000);
     const doneAtKill = done;
+    const slotsAtKill = await activitySlotsUsed(stack.ports.worker(1).metrics);
     process.kill(victimPid, 'SIGKILL');
     assert.ok(busy, `expected activities in flight on worker-1 before the kill (answered so far: ${doneAtKill})`);
     assert.ok(doneAtKill < GREETINGS, `expected greetings still in flight at the kill, got ${doneAtKill} of ${GREETINGS} answered`);
