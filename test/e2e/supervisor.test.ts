@@ -69,6 +69,7 @@ describe('supervised stack: kill -9 of a worker under load', { timeout: 240_000 
       greetings: GREETINGS,
       concurrency: CONCURRENCY,
       answeredAtKill: doneAtKill,
+      victimBusySlotsAtKill: slotsAtKill,
       accepted,
       completed,
       lost: accepted - completed,
