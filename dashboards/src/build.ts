@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { overview } from './overview';
-import { ROOT } from './slot-utilization';
+import { ROOT } from '@greeter/scripts/devstack';
 import { workerInternals } from './worker-internals';
 
 export const DEFAULT_OUT_DIRS = [path.join(ROOT, 'dashboards', 'json'), path.join(ROOT, 'charts', 'greeter', 'dashboards')];

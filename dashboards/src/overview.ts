@@ -2,7 +2,7 @@
 // and Temporal request and server health on one screen — the dashboard to watch while load runs.
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboard, failuresOrZero, quantile, TQ } from './panels';
-import { backlogQuery, slotUtilizationQuery } from './slot-utilization';
+import { backlogQuery, slotUtilizationQuery } from '@greeter/scripts/devstack';
 
 const RATE = '[$__rate_interval]';
 const TRANSLATOR = 'service="translator", route=~"/get-spanish-.*"';
@@ -119,7 +119,7 @@ export function overview(): dashboard.Dashboard {
             min: 0,
             max: 1,
             threshold: { value: 0.7, color: 'orange' },
-            queries: [{ expr: slotUtilizationQuery(), legend: 'slot utilization' }],
+            queries: [{ expr: slotUtilizationQuery({ dashboardVariables: true }), legend: 'slot utilization' }],
           },
           {
             title: 'Task-queue backlog (HPA signal)',
@@ -129,8 +129,8 @@ export function overview(): dashboard.Dashboard {
             min: 0,
             threshold: { value: 10, color: 'orange' },
             queries: [
-              { expr: backlogQuery(), legend: 'waiting tasks' },
-              { expr: `(${backlogQuery()}) / ${WORKERS_POLLING}`, legend: 'per polling worker' },
+              { expr: backlogQuery({ dashboardVariables: true }), legend: 'waiting tasks' },
+              { expr: `(${backlogQuery({ dashboardVariables: true })}) / ${WORKERS_POLLING}`, legend: 'per polling worker' },
             ],
           },
           {

@@ -5,6 +5,7 @@ import { Counter, Trend } from 'k6/metrics';
 import { randomBytes } from 'k6/crypto';
 import http from 'k6/http';
 import type { Options } from 'k6/options';
+import { newTraceparent } from './traceparent.ts';
 
 /** Starter base URL; in-cluster the TestRun sets http://greeter-starter.greeter.svc:8080. */
 export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
@@ -37,19 +38,9 @@ export function envDuration(name: string, fallback: string): string {
   return raw;
 }
 
-function hex(buf: ArrayBuffer): string {
-  let s = '';
-  for (const b of new Uint8Array(buf)) s += (b < 16 ? '0' : '') + b.toString(16);
-  return s;
-}
-
-/** A sampled W3C traceparent with random ids; all-zero ids are invalid, hence the retry. */
+/** A sampled W3C traceparent (loadtest/k6/traceparent.ts) from k6's random source. */
 export function traceparent(): { header: string; traceId: string } {
-  let traceId = hex(randomBytes(16));
-  while (/^0+$/.test(traceId)) traceId = hex(randomBytes(16));
-  let spanId = hex(randomBytes(8));
-  while (/^0+$/.test(spanId)) spanId = hex(randomBytes(8));
-  return { header: `00-${traceId}-${spanId}-01`, traceId };
+  return newTraceparent((n) => new Uint8Array(randomBytes(n)));
 }
 
 interface GreetingBody {

@@ -2,11 +2,14 @@
 // saturation (watch throughput flatten, p95 climb and dropped_iterations appear).
 import type { Options } from 'k6/options';
 import { SUMMARY_TREND_STATS, envDuration, envNumber, greet, summary, thresholds, type SummaryData } from './lib.ts';
+import { SCENARIO_DEFAULTS, parseDuration, rampMaxInFlight, rampStages } from './scenarios.ts';
 
-const start = envNumber('START_RATE', 5);
-const peak = envNumber('PEAK_RATE', 100);
-const stage = envDuration('STAGE_DURATION', '30s');
-const maxVUs = envNumber('MAX_VUS', Math.max(100, Math.ceil(peak * 5)));
+const D = SCENARIO_DEFAULTS.ramp;
+const start = envNumber('START_RATE', D.startRate);
+const peak = envNumber('PEAK_RATE', D.peakRate);
+const stageMs = parseDuration(envDuration('STAGE_DURATION', D.stageDuration));
+const rampDownMs = parseDuration(envDuration('RAMP_DOWN', D.rampDown));
+const maxVUs = envNumber('MAX_VUS', rampMaxInFlight(peak));
 
 export const options: Options = {
   scenarios: {
@@ -16,15 +19,8 @@ export const options: Options = {
       timeUnit: '1s',
       preAllocatedVUs: Math.min(maxVUs, Math.ceil(start * 2) + 10),
       maxVUs,
-      // Four even steps up to the peak, a hold at the peak, then down.
-      stages: [
-        { target: Math.round(start + (peak - start) * 0.25), duration: stage },
-        { target: Math.round(start + (peak - start) * 0.5), duration: stage },
-        { target: Math.round(start + (peak - start) * 0.75), duration: stage },
-        { target: peak, duration: stage },
-        { target: peak, duration: stage },
-        { target: 0, duration: '10s' },
-      ],
+      // Four even steps up to the peak, a hold at the peak, then down (the shared definition).
+      stages: rampStages(start, peak, stageMs, rampDownMs).map((s) => ({ target: s.target, duration: `${s.durationMs}ms` })),
     },
   },
   // Saturation is the point of the ramp: only errors fail it, latency gates are loose.

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { ROOT, startStack } from '@greeter/scripts/stack';
+import { ROOT, startStack } from '@greeter/scripts/devstack';
 import { WORKFLOW_TYPE } from '@greeter/shared/contract';
 import { formatSummary, runLoad } from './driver';
 import { promValue } from './prom';
@@ -27,7 +27,7 @@ interface Common {
 async function bare(o: Common & { concurrency: number }): Promise<number> {
   const runDir = path.join(ROOT, '.greeter', 'bench-bare');
   rmSync(runDir, { recursive: true, force: true });
-  const stack = await startStack({ runDir, portOffset: o.portOffset, workers: 0, jaeger: false, prometheus: false, tracing: false });
+  const stack = await startStack({ runDir, ports: o.portOffset, workers: 0, jaeger: false, prometheus: false, tracing: false });
   const taskQueue = 'bench-noop';
   const nconn = await NativeConnection.connect({ address: stack.temporalAddress });
   // Stand-in no-op activities: the same workflow, nothing behind the activities.
@@ -74,7 +74,7 @@ async function full(
   rmSync(runDir, { recursive: true, force: true });
   const stack = await startStack({
     runDir,
-    portOffset: o.portOffset,
+    ports: o.portOffset,
     workers: 1,
     tracing: o.tracing,
     jaeger: o.tracing ? 'auto' : false,

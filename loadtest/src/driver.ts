@@ -5,18 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { newTraceparent } from '../k6/traceparent';
 import { arrivalOffsets, totalDurationMs, type Stage } from './schedule';
 import { Tally, fmtMs, summarize, type LatencySummary } from './stats';
 
 const NAMES = ['Maria', 'José', 'Zoë', 'Ana', 'Łukasz', 'Chloé', 'Nuño', 'Wei'];
 
-/** A sampled W3C traceparent with random ids (never all zero), so each trace starts here. */
-export function traceparent(): { header: string; traceId: string } {
-  let traceId = '';
-  while (!traceId || /^0+$/.test(traceId)) traceId = randomBytes(16).toString('hex');
-  let spanId = '';
-  while (!spanId || /^0+$/.test(spanId)) spanId = randomBytes(8).toString('hex');
-  return { header: `00-${traceId}-${spanId}-01`, traceId };
+/** A sampled W3C traceparent with random ids (loadtest/k6/traceparent.ts), so each trace starts here. */
+export function traceparent(): { header: string; traceId: string; parentId: string } {
+  return newTraceparent(randomBytes);
 }
 
 export interface LoadOptions {

@@ -1,12 +1,11 @@
 // Runs a k6 scenario from this host and reads every greeting back from k6's JSON output
 // (the greeting_duration points of loadtest/k6/lib.ts, tagged ok/failed), so callers get
 // per-second throughput, percentiles and every failure, not only k6's end-of-run summary.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { ROOT } from '@greeter/scripts/stack';
+import { ROOT, findTool } from '@greeter/scripts/devstack';
 
 export interface Greeting {
   /** When the answer arrived (ms since the epoch). */
@@ -27,12 +26,7 @@ export interface K6Result {
 
 /** k6 from PATH, else where scripts/bootstrap.sh caches it; undefined when neither has it. */
 export function findK6(): string | undefined {
-  const onPath = spawnSync('sh', ['-c', 'command -v k6'], { encoding: 'utf8' });
-  if (onPath.status === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
-  const cache =
-    process.env.GREETER_TOOLS_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'greeter', 'tools');
-  const cached = path.join(cache, 'k6-v1.1.0', 'k6');
-  return existsSync(cached) ? cached : undefined;
+  return findTool('k6');
 }
 
 /** findK6(), where a missing k6 is an error, never a skip. */

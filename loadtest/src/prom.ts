@@ -1,17 +1,9 @@
-// Reads figures from Prometheus' HTTP API, including the autoscaling signal from its
-// single source, k8s/queries/slot-utilization.promql.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+// Reads figures from Prometheus' HTTP API. The autoscaling signal's query comes from its
+// single reader, slotUtilizationQuery() in scripts/devstack/prometheus.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROOT } from '@greeter/scripts/stack';
 
-export const SLOT_UTILIZATION_FILE = path.join(ROOT, 'k8s', 'queries', 'slot-utilization.promql');
 /** The HPA's target for greeter_worker_slot_utilization. */
 export const HPA_TARGET = 0.7;
-
-export function slotUtilizationQuery(): string {
-  return readFileSync(SLOT_UTILIZATION_FILE, 'utf8').trim();
-}
 
 export interface Sample {
   metric: Record<string, string>;
@@ -59,6 +51,14 @@ export async function waitForValue(
     if (Date.now() > deadline) return last;
     await sleep(1_000);
   }
+}
+
+/** Backlog per worker the HPA aims for (worker.autoscaling.backlog.perWorker). */
+export const BACKLOG_PER_WORKER = 10;
+
+/** The replica count the HPA's formula picks for a backlog: ceil(backlog / per-worker target). */
+export function hpaDesiredForBacklog(backlog: number, perWorker = BACKLOG_PER_WORKER): number {
+  return Math.max(1, Math.ceil(backlog / perWorker - 1e-9));
 }
 
 /** The replica count the HPA's formula picks for this utilization: ceil(current × utilization / target). */

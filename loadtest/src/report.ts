@@ -11,7 +11,9 @@ export interface ScaleStep {
   dropped: number;
   /** Mean of the slot-utilization query over the measured window. */
   utilization?: number;
-  /** ceil(workers × utilization / 0.7) */
+  /** Mean of the task-queue backlog query (waiting tasks, the Temporal server's count) over the window. */
+  backlog?: number;
+  /** The larger of ceil(workers × utilization / 0.7) and ceil(backlog / 10): what the HPA's two External metrics ask for. */
   hpaDesired?: number;
 }
 
@@ -31,11 +33,11 @@ export function markdownTable(steps: readonly ScaleStep[]): string {
   const eff = efficiency(steps);
   const rows = steps.map(
     (s, i) =>
-      `| ${s.workers} | ${f1(s.offeredRate)} | ${f1(s.throughput)} | ${f0(s.p50)} | ${f0(s.p95)} | ${f0(s.p99)} | ${s.errors} | ${s.dropped} | ${f2(s.utilization)} | ${s.hpaDesired ?? '-'} | ${f2(eff[i])} |`,
+      `| ${s.workers} | ${f1(s.offeredRate)} | ${f1(s.throughput)} | ${f0(s.p50)} | ${f0(s.p95)} | ${f0(s.p99)} | ${s.errors} | ${s.dropped} | ${f2(s.utilization)} | ${f1(s.backlog)} | ${s.hpaDesired ?? '-'} | ${f2(eff[i])} |`,
   );
   return [
-    '| workers | offered /s | throughput /s | p50 ms | p95 ms | p99 ms | errors | dropped | slot utilization | HPA would choose | efficiency T(n)/(n·T(1)) |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| workers | offered /s | throughput /s | p50 ms | p95 ms | p99 ms | errors | dropped | slot utilization | backlog | HPA would choose | efficiency T(n)/(n·T(1)) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
   ].join('\n');
 }

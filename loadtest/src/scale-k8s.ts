@@ -4,7 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runLoad } from './driver';
-import { hpaDesiredReplicas, promValue, slotUtilizationQuery } from './prom';
+import { hpaDesiredReplicas, promValue } from './prom';
+import { slotUtilizationQuery } from '@greeter/scripts/devstack';
 import type { ScaleStep } from './report';
 import { steadyStages } from './schedule';
 

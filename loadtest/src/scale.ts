@@ -8,9 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { ROOT, startStack, type Stack } from '@greeter/scripts/stack';
+import { backlogQuery, ROOT, slotUtilizationQuery, startStack, type Stack } from '@greeter/scripts/devstack';
 import { formatSummary, runLoad } from './driver';
-import { HPA_TARGET, hpaDesiredReplicas, promValue, slotUtilizationQuery, waitForValue } from './prom';
+import { BACKLOG_PER_WORKER, HPA_TARGET, hpaDesiredForBacklog, hpaDesiredReplicas, promValue, waitForValue } from './prom';
 import { efficiency, markdownTable, svgChart, type ScaleStep } from './report';
 import { parseDuration, steadyStages } from './schedule';
 import { runScaleK8s } from './scale-k8s';
@@ -68,7 +68,7 @@ export async function runScaleLocal(o: LocalScaleOptions): Promise<ScaleStep[]> 
   console.error(`[scale] starting the stack (logs in ${path.relative(process.cwd(), runDir)}/) ...`);
   const stack: Stack = await startStack({
     runDir,
-    portOffset: o.portOffset,
+    ports: o.portOffset,
     workers: o.workers[0] ?? 1,
     translatorEnv: { TRANSLATOR_LATENCY_MS: String(o.latencyMs) },
     workerEnv: {
@@ -88,6 +88,7 @@ export async function runScaleLocal(o: LocalScaleOptions): Promise<ScaleStep[]> 
   const promUrl = `http://127.0.0.1:${stack.ports.prometheus}`;
   const starterUrl = `http://127.0.0.1:${stack.ports.starter}`;
   const query = slotUtilizationQuery();
+  const backlogSignal = backlogQuery();
   const steps: ScaleStep[] = [];
   try {
     for (const n of o.workers) {
@@ -113,10 +114,16 @@ export async function runScaleLocal(o: LocalScaleOptions): Promise<ScaleStep[]> 
       // Utilization: the exact query, sampled through the measured window only.
       const measureStart = sleep(o.warmupMs + 5_000); // + one scrape interval
       await measureStart;
-      const util = await sampleWhile(promUrl, query, 2_500, Promise.race([load, sleep(o.measureMs - 5_000)]));
+      const window = Promise.race([load, sleep(o.measureMs - 5_000)]);
+      const [util, waiting] = await Promise.all([
+        sampleWhile(promUrl, query, 2_500, window),
+        sampleWhile(promUrl, backlogSignal, 2_500, window),
+      ]);
       const s = await load;
       console.error(formatSummary(`[scale] ${n} worker(s)`, s));
-      const utilization = util.length ? util.reduce((a, b) => a + b, 0) / util.length : undefined;
+      const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
+      const utilization = mean(util);
+      const backlog = mean(waiting);
       steps.push({
         workers: n,
         offeredRate: s.offeredRate,
@@ -126,7 +133,11 @@ export async function runScaleLocal(o: LocalScaleOptions): Promise<ScaleStep[]> 
         p99: s.latencyMs.p99,
         errors: s.failed,
         dropped: s.dropped,
-        ...(utilization !== undefined && { utilization, hpaDesired: hpaDesiredReplicas(n, utilization) }),
+        ...(backlog !== undefined && { backlog }),
+        ...(utilization !== undefined && {
+          utilization,
+          hpaDesired: Math.max(hpaDesiredReplicas(n, utilization), backlog === undefined ? 1 : hpaDesiredForBacklog(backlog)),
+        }),
       });
     }
   } finally {
@@ -154,8 +165,9 @@ function writeReport(o: LocalScaleOptions, steps: ScaleStep[], seconds: number):
     `Workers are made the bottleneck: ${o.slots} activity slots and ${o.workflowSlots} workflow task slots per worker, translator latency`,
     `${o.latencyMs} ms per call, so one worker can finish at most ${o.slots} / (2 × ${o.latencyMs / 1000} s) = ${(o.slots / ((2 * o.latencyMs) / 1000)).toFixed(1)} greetings/s.`,
     `Each step offers ${o.overload}× its expected capacity (open model, Node driver) for ${o.warmupMs / 1000} s warm-up + ${o.measureMs / 1000} s measured.`,
-    `Slot utilization is the mean of k8s/queries/slot-utilization.promql sampled every 2.5 s in the measured window;`,
-    `"HPA would choose" is ceil(workers × utilization / ${HPA_TARGET}) (the HPA's formula without its 10 % tolerance).`,
+    `Slot utilization and backlog are the means of k8s/queries/slot-utilization.promql and task-queue-backlog.promql`,
+    `sampled every 2.5 s in the measured window (the server recomputes the backlog about once a minute);`,
+    `"HPA would choose" is the larger of ceil(workers × utilization / ${HPA_TARGET}) and ceil(backlog / ${BACKLOG_PER_WORKER}) (the HPA's formula without its 10 % tolerance).`,
     '',
     markdownTable(steps),
     '',

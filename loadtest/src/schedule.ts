@@ -1,13 +1,10 @@
-// Arrival schedules of the open-model scenarios (same shapes as the k6 scripts):
+// Arrival schedules of the open-model scenarios (loadtest/k6/scenarios.ts, shared with k6):
 // when each iteration starts, independent of how fast responses come back.
 
-/** One segment of a piecewise-linear arrival rate: from the previous target to `target` (per second) over `durationMs`. */
-export interface Stage {
-  durationMs: number;
-  target: number;
-}
+import type { Stage } from '../k6/scenarios';
 
-export type ScenarioName = 'smoke' | 'steady' | 'ramp';
+// The scenario shapes themselves are defined once, with the k6 scripts.
+export { parseDuration, rampStages, steadyStages, type ScenarioName, type Stage } from '../k6/scenarios';
 
 /**
  * Arrival offsets in ms from the start, for a rate that starts at `startRate`/s and
@@ -45,40 +42,4 @@ export function* arrivalOffsets(startRate: number, stages: readonly Stage[]): Ge
 
 export function totalDurationMs(stages: readonly Stage[]): number {
   return stages.reduce((s, x) => s + x.durationMs, 0);
-}
-
-/** The steady scenario: `rate`/s for `durationMs`. */
-export function steadyStages(rate: number, durationMs: number): Stage[] {
-  return [{ durationMs, target: rate }];
-}
-
-/**
- * The ramp scenario, as in loadtest/k6/ramp.ts: four even steps from `startRate` to
- * `peak`, a hold at the peak (each `durationMs / 5`).
- */
-export function rampStages(startRate: number, peak: number, durationMs: number): Stage[] {
-  const step = durationMs / 5;
-  const at = (f: number) => startRate + (peak - startRate) * f;
-  return [
-    { durationMs: step, target: at(0.25) },
-    { durationMs: step, target: at(0.5) },
-    { durationMs: step, target: at(0.75) },
-    { durationMs: step, target: peak },
-    { durationMs: step, target: peak },
-  ];
-}
-
-/** Parses 500ms, 30s, 2m, 1h or 1m30s into milliseconds. */
-export function parseDuration(text: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let ms = 0;
-  let matched = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-    ms += Number(m[1]) * unit;
-    matched = re.lastIndex;
-  }
-  if (text.length === 0 || matched !== text.length)
-    throw new Error(`not a duration: ${JSON.stringify(text)} (use e.g. 500ms, 30s, 2m, 1m30s)`);
-  return ms;
 }

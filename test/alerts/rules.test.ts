@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { CHART, ROOT, parseObjects, profiles, render, run } from '../chart/support';
+import { ALERT_RULES as RULES_FILE } from '@greeter/scripts/devstack';
+import { ROOT, parseObjects, profiles, render, run } from '../chart/support';
 
-export const RULES_FILE = path.join(CHART, 'alerts', 'greeter.rules.yaml');
 const RULES_TESTS = path.join(ROOT, 'test', 'alerts', 'greeter.rules.test.yaml');
 
 interface Rule {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTelemetry } from '@greeter/shared/telemetry';
+import { freePort } from '@greeter/scripts/devstack';
 import {
   cleanEnv,
   envOf,
@@ -181,17 +182,9 @@ describe('chart <-> services env contract', () => {
 
 // ---------------------------------------------------------------------------------------------
 // Live: the kind profile's containers, run from the compiled repository on loopback ports.
-const PORTS: Record<string, number> = {
-  // container port -> local port (21100-21119)
-  '7233': 21100,
-  '7243': 21101,
-  '8233': 21102,
-  '9233': 21103,
-  '9999': 21104,
-  '9465': 21105,
-  '9464': 21106,
-  '8080': 21107,
-};
+// container port -> local port, allocated per run (so test files can run side by side)
+const PORTS: Record<string, number> = {};
+const CONTAINER_PORTS = ['7233', '7243', '8233', '9233', '9999', '9465', '9464', '8080'];
 const local = (containerPort: number | string): number => {
   const p = PORTS[String(containerPort)];
   assert.ok(p, `no local port mapped for container port ${containerPort}`);
@@ -220,6 +213,7 @@ describe('the chart runs the real services (kind profile, on loopback)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'greeter-chart-live-'));
 
   before(async () => {
+    for (const p of CONTAINER_PORTS) PORTS[p] = await freePort();
     // Temporal dev server with the chart's own arguments (loopback, local ports, a temp db).
     const t = podOf(mustFind(objs, 'Deployment', 'greeter-temporal'))!.spec.containers[0]!;
     const args = (t.args ?? []).map((a) => {

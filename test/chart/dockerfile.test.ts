@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { chain, copyLines, envOfStage, last, materialize, parseDockerfile, workdirOf, type Dockerfile } from './dockerfile';
+import { freePort } from '@greeter/scripts/devstack';
 import { CHART, cleanEnv, ROOT, start, stop, temporalDevArgs, waitForHttp, type Proc } from './support';
 
 const SERVICES = ['translator', 'worker', 'starter'] as const;
@@ -115,8 +116,8 @@ describe('Dockerfile lint', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Runtime stages rebuilt offline and started. Ports 21200-21219.
-const P = { translator: 21200, worker: 21201, workerCore: 21202, starter: 21203, grpc: 21210, ui: 21211, metrics: 21212, http: 21213 };
+// Runtime stages rebuilt offline and started, on ports allocated per run.
+const P = { translator: 0, worker: 0, workerCore: 0, starter: 0, grpc: 0, ui: 0, metrics: 0, http: 0 };
 
 describe('runtime images, rebuilt from the Dockerfile in a temp dir, start and serve', () => {
   const scratch = mkdtempSync(path.join(tmpdir(), 'greeter-image-'));
@@ -125,6 +126,7 @@ describe('runtime images, rebuilt from the Dockerfile in a temp dir, start and s
   let temporal: Proc;
 
   before(async () => {
+    for (const k of Object.keys(P) as Array<keyof typeof P>) P[k] = await freePort();
     const done = new Map<string, string>();
     for (const svc of SERVICES) {
       roots.set(

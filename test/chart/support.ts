@@ -1,14 +1,14 @@
 // Shared helpers for the chart and image tests: rendering the chart with helm, parsing the
 // objects, the offline kubeconform schemas, and starting/stopping local processes.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 
-// test/dist/chart -> repository root
-export const ROOT = path.resolve(__dirname, '..', '..', '..');
+import { Proc as DevProc, ROOT, waitForHttp } from '@greeter/scripts/devstack';
+
+export { ROOT };
 export const CHART = path.join(ROOT, 'charts', 'greeter');
 export const GOLDEN_DIR = path.join(CHART, 'tests', 'golden');
 export const RELEASE = 'greeter';
@@ -212,56 +212,22 @@ export function kubeconformArgs(dir: string): string[] {
   ];
 }
 
-/** A child process with its output kept for failure messages. */
-export interface Proc {
-  name: string;
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
+/** A child process with its output kept for failure messages (the dev-stack Proc). */
+export type Proc = DevProc;
 
 export function start(name: string, cmd: string, args: readonly string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }): Proc {
-  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (b: Buffer) => {
-    out = (out + b.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { name, child, output: () => out, exited };
+  const p = new DevProc({ name, cmd, args, baseEnv: opts.env, cwd: opts.cwd ?? ROOT });
+  p.start();
+  return p;
 }
 
-/** Polls an HTTP URL until it answers 2xx; throws with the process output if it never does or the process dies. */
-export async function waitForHttp(url: string, proc: Proc, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null)
-      throw new Error(`${proc.name} exited with ${proc.child.exitCode} before ${url} answered:\n${proc.output()}`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      if (res.ok) return;
-      last = `${res.status} ${await res.text()}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await sleep(250);
-  }
-  throw new Error(`${url} did not answer 2xx within ${timeoutMs} ms (last: ${last}); ${proc.name} output:\n${proc.output()}`);
-}
+export { waitForHttp };
 
-/** SIGTERM and wait; returns the exit code (SIGKILL after the deadline, then returns null). */
+/** SIGTERM and wait; returns the exit code (SIGKILL after the deadline). */
 export async function stop(proc: Proc, graceMs = 30_000): Promise<number | null> {
-  if (proc.child.exitCode !== null) return proc.child.exitCode;
-  proc.child.kill('SIGTERM');
-  const timer = setTimeout(() => proc.child.kill('SIGKILL'), graceMs);
-  const code = await proc.exited;
-  clearTimeout(timer);
-  return code;
+  return (await proc.stop(graceMs)) ?? null;
 }
 
-/** Starts `temporal server start-dev` on loopback with the given ports (args may come from the chart). */
 export function temporalDevArgs(ports: { grpc: number; ui: number; metrics: number; http: number }, dbFile: string): string[] {
   return [
     'server',

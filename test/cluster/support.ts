@@ -6,7 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { ReplicaSample } from '@greeter/loadtest/timeline';
-import { ROOT } from '@greeter/scripts/stack';
+import { ROOT } from '@greeter/scripts/devstack';
 
 export { ROOT };
 export const NS = 'greeter';

@@ -3,11 +3,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export const ROOT = path.resolve(__dirname, '..', '..', '..');
+import { ROOT, SLOT_UTILIZATION_FILE } from '@greeter/scripts/devstack';
+
+export { ROOT, SLOT_UTILIZATION_FILE };
 export const JSON_DIR = path.join(ROOT, 'dashboards', 'json');
 export const CHART_DIR = path.join(ROOT, 'charts', 'greeter', 'dashboards');
 export const GENERATOR = path.join(ROOT, 'dashboards', 'dist', 'src', 'build.js');
-export const SLOT_UTILIZATION_FILE = path.join(ROOT, 'k8s', 'queries', 'slot-utilization.promql');
 
 export interface Target {
   refId: string;

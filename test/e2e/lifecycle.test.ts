@@ -1,17 +1,14 @@
 // Process lifecycle on real processes: graceful worker shutdown with workflows in
 // flight, start-up refusal on bad configuration, the starter without Temporal, and the CLI.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT } from '@greeter/scripts/stack';
-import { logTails, postGreeting, startTestStack, TEST_PORT_OFFSET } from '../support/stack';
-
-const main = (svc: string) => path.join(ROOT, 'services', svc, 'dist', 'src', 'main.js');
+import { ROOT, serviceMain as main, startService, type ServiceName } from '@greeter/scripts/devstack';
+import { activitySlotsUsed, eventually, logTails, postGreeting, startTestStack } from '../support/stack';
 
 /** Runs a service with an env and returns how it ended (it must end by itself). */
-function runToExit(svc: string, env: Record<string, string>): { status: number | null; stderr: string } {
+function runToExit(svc: ServiceName, env: Record<string, string>): { status: number | null; stderr: string } {
   const r = spawnSync(process.execPath, [main(svc)], {
     env: { PATH: process.env.PATH ?? '', OTEL_SDK_DISABLED: 'true', PORT: '0', ...env },
     encoding: 'utf8',
@@ -20,33 +17,8 @@ function runToExit(svc: string, env: Record<string, string>): { status: number |
   return { status: r.status, stderr: r.stderr };
 }
 
-interface RunningService {
-  child: ChildProcess;
-  base: string;
-  /** Everything the service printed on stdout so far. */
-  output(): string;
-  /** Resolves with the exit code. */
-  exited: Promise<number | null>;
-}
-
-/** Starts a compiled service on a port and waits for its "<svc> listening" log line. */
-async function startService(svc: string, port: number, env: Record<string, string>): Promise<RunningService> {
-  const child = spawn(process.execPath, [main(svc)], {
-    env: { ...process.env, OTEL_SDK_DISABLED: 'true', PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-  for (let i = 0; !out.includes(`${svc} listening`); i++) {
-    if (i >= 100 || child.exitCode !== null) throw new Error(`${svc} did not start listening on ${port}; output: ${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, base: `http://127.0.0.1:${port}`, output: () => out, exited };
-}
-
 describe('a bad environment value stops start-up, naming the variable', () => {
-  const cases: [string, Record<string, string>, RegExp][] = [
+  const cases: [ServiceName, Record<string, string>, RegExp][] = [
     ['translator', { TRANSLATOR_FAILURE_RATE: '1.5' }, /TRANSLATOR_FAILURE_RATE="1\.5" is invalid: expected a number from 0 to 1/],
     ['translator', { TRANSLATOR_LATENCY_MS: 'fast' }, /TRANSLATOR_LATENCY_MS="fast" is invalid: expected an integer/],
     [
@@ -92,13 +64,13 @@ describe('a bad environment value stops start-up, naming the variable', () => {
 
 describe('translator shutdown', () => {
   test('SIGTERM: /readyz turns 503, in-flight requests finish, new connections are refused, exit 0', async () => {
-    const svc = await startService('translator', 9998 + TEST_PORT_OFFSET, { TRANSLATOR_LATENCY_MS: '800', SHUTDOWN_DELAY_MS: '300' });
+    const svc = await startService('translator', { TRANSLATOR_LATENCY_MS: '800', SHUTDOWN_DELAY_MS: '300' });
     const { base } = svc;
     assert.equal((await fetch(`${base}/readyz`)).status, 200);
 
     const inFlight = fetch(`${base}/get-spanish-greeting?name=Maria`).then(async (r) => ({ status: r.status, body: await r.text() }));
     await new Promise((r) => setTimeout(r, 100));
-    svc.child.kill('SIGTERM');
+    svc.proc.child?.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 100));
     // Draining: still answering, but not ready, so a load balancer stops sending traffic.
     const ready = await fetch(`${base}/readyz`, { headers: { connection: 'close' } });
@@ -106,14 +78,15 @@ describe('translator shutdown', () => {
     assert.equal(((await ready.json()) as { reason: string }).reason, 'draining');
 
     assert.deepEqual(await inFlight, { status: 200, body: '¡Hola, Maria!' }, 'the in-flight request completes');
-    assert.equal(await svc.exited, 0, `exit code; output: ${svc.output()}`);
+    await svc.proc.waitExit();
+    assert.equal(svc.proc.exitCode, 0, `exit code; output: ${svc.proc.output()}`);
     await assert.rejects(fetch(`${base}/healthz`), 'the port is closed after exit');
   });
 });
 
 describe('starter without Temporal', () => {
   test('is alive but not ready, and answers 503 JSON instead of hanging or crashing', async () => {
-    const svc = await startService('starter', 8180 + TEST_PORT_OFFSET, { TEMPORAL_ADDRESS: '127.0.0.1:1', STARTER_RPC_TIMEOUT_MS: '1000' });
+    const svc = await startService('starter', { TEMPORAL_ADDRESS: '127.0.0.1:1', STARTER_RPC_TIMEOUT_MS: '1000' });
     try {
       const { base } = svc;
       assert.equal((await fetch(`${base}/healthz`)).status, 200);
@@ -124,8 +97,7 @@ describe('starter without Temporal', () => {
       assert.equal(r.status, 503, JSON.stringify(r.body));
       assert.match(String(r.body.error), /Temporal is unreachable/);
     } finally {
-      svc.child.kill('SIGTERM');
-      assert.equal(await svc.exited, 0, `starter should exit 0 on SIGTERM; output: ${svc.output()}`);
+      assert.equal(await svc.proc.stop(), 0, `starter should exit 0 on SIGTERM; output: ${svc.proc.output()}`);
     }
   });
 });
@@ -148,11 +120,20 @@ describe('with the stack running', () => {
 
   test('SIGTERM to the worker with workflows in flight: it exits 0 and every workflow completes after a restart', async () => {
     const names = Array.from({ length: 20 }, (_, i) => `Vuelo ${i}`);
-    const answers = Promise.all(names.map((name) => postGreeting(api, { name })));
-    await new Promise((r) => setTimeout(r, 600)); // greetings are now between their two activities
+    let settled = 0;
+    const answers = Promise.all(names.map((name) => postGreeting(api, { name }).finally(() => settled++)));
     const worker = stack.worker(0);
     assert.ok(worker);
+    // SIGTERM only once activities are running on this worker (each holds a slot for 400 ms).
+    const busy = await eventually(async () => (await activitySlotsUsed(stack.ports.worker(0).metrics)) > 0, 20_000);
+    const slotsAtSigterm = await activitySlotsUsed(stack.ports.worker(0).metrics);
+    const settledAtSigterm = settled;
     const code = await worker.stop(20_000);
+    assert.ok(busy && slotsAtSigterm > 0, `expected activities in flight on the worker at SIGTERM, got ${slotsAtSigterm} busy slots`);
+    assert.ok(
+      settledAtSigterm < names.length,
+      `expected greetings still unanswered at SIGTERM, got ${settledAtSigterm} of ${names.length} answered`,
+    );
     assert.equal(code, 0, `worker exit code\n${logTails(stack.runDir)}`);
     await stack.startWorker(0);
     const results = await answers;
@@ -164,7 +145,7 @@ describe('with the stack running', () => {
 
   test('a greeting slower than STARTER_RESULT_TIMEOUT_MS answers 504 and its workflow still completes', async () => {
     // A second starter with a short wait; the translator's 400 ms latency makes each greeting take > 800 ms.
-    const svc = await startService('starter', 8181 + TEST_PORT_OFFSET, {
+    const svc = await startService('starter', {
       TEMPORAL_ADDRESS: stack.temporalAddress,
       STARTER_RESULT_TIMEOUT_MS: '300',
     });
@@ -177,8 +158,7 @@ describe('with the stack running', () => {
       assert.equal(joined.status, 200, JSON.stringify(joined.body));
       assert.equal(joined.body.result, '¡Hola, Paciencia!\n¡Adiós, Paciencia!');
     } finally {
-      svc.child.kill('SIGTERM');
-      await svc.exited;
+      await svc.proc.stop();
     }
   });
 

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { checkBody, runLoad, traceparent } from '@greeter/loadtest/driver';
-import { hpaDesiredReplicas } from '@greeter/loadtest/prom';
+import { hpaDesiredForBacklog, hpaDesiredReplicas } from '@greeter/loadtest/prom';
 import { efficiency, markdownTable, svgChart } from '@greeter/loadtest/report';
 import { arrivalOffsets, parseDuration, rampStages, steadyStages } from '@greeter/loadtest/schedule';
 import { percentile, summarize } from '@greeter/loadtest/stats';
@@ -36,16 +36,16 @@ describe('arrival schedule', () => {
     assert.ok((t[2] as number) - (t[1] as number) > (t[49] as number) - (t[48] as number));
   });
 
-  it('ramp stages: four steps to the peak then a hold, like loadtest/k6/ramp.ts', () => {
-    const s = rampStages(10, 50, 50_000);
+  it('ramp stages: four steps to the peak, a hold, then down to 0 (loadtest/k6/scenarios.ts)', () => {
+    const s = rampStages(10, 50, 10_000, 10_000);
     assert.deepEqual(
       s.map((x) => x.target),
-      [20, 30, 40, 50, 50],
+      [20, 30, 40, 50, 50, 0],
     );
     assert.ok(s.every((x) => x.durationMs === 10_000));
     const n = [...arrivalOffsets(10, s)].length;
-    // Integral: 10 s each of (10+20)/2, (20+30)/2, (30+40)/2, (40+50)/2, 50 = 150+250+350+450+500.
-    assert.equal(n, 1_700);
+    // Integral: 10 s each of (10+20)/2, (20+30)/2, (30+40)/2, (40+50)/2, 50, (50+0)/2 = 150+250+350+450+500+250.
+    assert.equal(n, 1_950);
   });
 
   it('parses k6-style durations and rejects others', () => {
@@ -95,6 +95,13 @@ describe('checks, trace ids and the HPA formula', () => {
     assert.equal(hpaDesiredReplicas(4, 0.35), 2);
     assert.equal(hpaDesiredReplicas(4, 0.7), 4);
     assert.equal(hpaDesiredReplicas(3, 0), 1);
+  });
+
+  it('desired replicas for a backlog = ceil(backlog / 10 per worker)', () => {
+    assert.equal(hpaDesiredForBacklog(0), 1);
+    assert.equal(hpaDesiredForBacklog(10), 1);
+    assert.equal(hpaDesiredForBacklog(11), 2);
+    assert.equal(hpaDesiredForBacklog(45), 5);
   });
 
   it('efficiency and the report use T(n)/(n·T(1))', () => {

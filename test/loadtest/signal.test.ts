@@ -7,13 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { it } from 'node:test';
-import { startStack } from '@greeter/scripts/stack';
+import { slotUtilizationQuery, startStack } from '@greeter/scripts/devstack';
 import { runLoad } from '@greeter/loadtest/driver';
-import { HPA_TARGET, promValue, slotUtilizationQuery, waitForValue } from '@greeter/loadtest/prom';
+import { HPA_TARGET, promValue, waitForValue } from '@greeter/loadtest/prom';
 import { steadyStages } from '@greeter/loadtest/schedule';
-
-/** This area's port range (44318-56686). */
-const PORT_OFFSET = 40_000;
 
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
@@ -33,7 +30,6 @@ it('slot utilization is above 0.7 for one overloaded worker and below it with fo
   // best, less on a shared CPU. 6/s overloads one worker and is ~30 % of four.
   const stack = await startStack({
     runDir,
-    portOffset: PORT_OFFSET,
     workers: 1,
     jaeger: false,
     prometheus: true,

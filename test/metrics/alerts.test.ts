@@ -11,16 +11,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { DEFAULT_TASK_QUEUE, WORKFLOW_TYPE } from '@greeter/shared/contract';
-import { startStack, type Stack } from '@greeter/scripts/stack';
+import { ALERT_RULES, startStack, type Stack } from '@greeter/scripts/devstack';
 import { parse } from 'yaml';
 import { metricUses } from '../dashboards/dashboard-files';
 import { promApi } from '../support/prometheus';
 import { logTails } from '../support/stack';
 
-const PORT_OFFSET = 35_000;
-const RULES = parse(readFileSync(path.join(__dirname, '..', '..', '..', 'charts', 'greeter', 'alerts', 'greeter.rules.yaml'), 'utf8')) as {
-  groups: { rules: { alert: string; expr: string }[] }[];
-};
+const RULES = parse(readFileSync(ALERT_RULES, 'utf8')) as { groups: { rules: { alert: string; expr: string }[] }[] };
 /** Share of translator requests answered 503 (the activities retry them). */
 const FAILURE_RATE = '0.3';
 /** Bounds for each alert to fire: its rate window, its `for:` and a margin for two cores. */
@@ -77,7 +74,6 @@ describe('alerts fire on the live stack', { timeout: 900_000 }, () => {
     runDir = mkdtempSync(path.join(os.tmpdir(), 'greeter-alerts-'));
     stack = await startStack({
       runDir,
-      portOffset: PORT_OFFSET,
       workers: 1,
       jaeger: false,
       prometheus: true,

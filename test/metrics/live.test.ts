@@ -6,13 +6,11 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startStack, type Stack } from '@greeter/scripts/stack';
+import { startStack, type Stack } from '@greeter/scripts/devstack';
 import { allTargets, loadDashboards, metricUses } from '../dashboards/dashboard-files';
 import { OPTIONAL_SERIES, driveDashboardTraffic, promApi, type DashboardTraffic, type ExemplarSeries } from '../support/prometheus';
 import { logTails } from '../support/stack';
 
-/** This area's port range: every default port + 30000. */
-const PORT_OFFSET = 30_000;
 const GREETINGS = 60;
 const TRAFFIC_MS = 15_000;
 /**
@@ -32,7 +30,6 @@ describe('metrics and dashboards on the live stack', { timeout: 150_000 }, () =>
     runDir = mkdtempSync(path.join(os.tmpdir(), 'greeter-metrics-live-'));
     stack = await startStack({
       runDir,
-      portOffset: PORT_OFFSET,
       workers: 1,
       jaeger: false,
       prometheus: true,

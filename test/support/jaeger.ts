@@ -1,6 +1,5 @@
 // Reading traces back from a real Jaeger query API (/api/traces/<id>): used by the local
 // tracing tests and by the cluster suite against the in-cluster Jaeger.
-import { randomBytes } from 'node:crypto';
 
 export interface JaegerSpan {
   traceID: string;
@@ -63,11 +62,8 @@ export function describeTrace(t: JaegerTrace) {
   return { label, parentOf, edges, byId };
 }
 
-export function newTraceparent(): { header: string; traceId: string; parentId: string } {
-  const traceId = randomBytes(16).toString('hex');
-  const parentId = randomBytes(8).toString('hex');
-  return { header: `00-${traceId}-${parentId}-01`, traceId, parentId };
-}
+/** A sampled W3C traceparent with random ids (the one definition, loadtest/k6/traceparent.ts, as the Node driver binds it). */
+export { traceparent as newTraceparent } from '@greeter/loadtest/driver';
 
 /** The parent -> child edges one activity adds to a greeting's trace. */
 export const CHAIN = (activity: string, route: string): string[] => [

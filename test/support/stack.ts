@@ -1,16 +1,13 @@
-// Helpers for tests that run the real local stack (scripts/stack.ts) on shifted ports.
+// Helpers for tests that run the real local stack (scripts/devstack) on ports allocated per run.
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, type Stack, type StackOptions } from '@greeter/scripts/stack';
-
-/** Port offset reserved for the lead's tests (every default port + 10000). */
-export const TEST_PORT_OFFSET = 10_000;
+import { startStack, type Stack, type StackOptions } from '@greeter/scripts/devstack';
 
 export async function startTestStack(name: string, opts: Partial<StackOptions> = {}): Promise<Stack & { runDir: string }> {
   const runDir = mkdtempSync(path.join(os.tmpdir(), `greeter-${name}-`));
   try {
-    const stack = await startStack({ runDir, portOffset: TEST_PORT_OFFSET, jaeger: false, prometheus: false, ...opts });
+    const stack = await startStack({ runDir, ports: 'allocate', jaeger: false, prometheus: false, ...opts });
     return Object.assign(stack, { runDir });
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${logTails(runDir)}`, { cause: err });
@@ -50,4 +47,29 @@ export async function postGreeting(
     throw new Error(`expected a JSON answer, got ${res.status} ${JSON.stringify(text.slice(0, 200))}`);
   }
   return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/**
+ * Activity task slots in use on one worker right now, from its Temporal Core metrics
+ * (temporal_worker_task_slots_used{worker_type="ActivityWorker"}).
+ */
+export async function activitySlotsUsed(coreMetricsPort: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${coreMetricsPort}/metrics`, { signal: AbortSignal.timeout(2_000) });
+  const text = await res.text();
+  let used = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('temporal_worker_task_slots_used{') && line.includes('worker_type="ActivityWorker"'))
+      used += Number(line.split(' ').pop());
+  }
+  return used;
+}
+
+/** Polls until `cond` holds (bounded); resolves false when time ran out. */
+export async function eventually(cond: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 25): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await Promise.resolve(cond()).catch(() => false)) return true;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return false;
 }

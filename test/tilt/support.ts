@@ -6,7 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
-export const ROOT = path.resolve(__dirname, '..', '..', '..');
+import { ROOT } from '@greeter/scripts/devstack';
+
+export { ROOT };
 export const EVALUATOR = path.join(ROOT, 'test', 'tilt', 'eval_tiltfile.py');
 export const README = path.join(ROOT, 'README.md');
 

@@ -112,11 +112,38 @@ describe('ops endpoints', () => {
   });
 
   test('/readyz follows readiness and turns 503 while draining', async () => {
-    assert.equal((await get('/readyz')).status, 200);
-    const r = new Readiness();
-    r.setReady();
-    r.drain();
-    assert.deepEqual(r.status(), { ready: false, reason: 'draining' });
+    // An app of its own: draining is one-way and the other tests share `readiness`.
+    const own = new Readiness();
+    const registry = createRegistry('translator');
+    const app = createTranslatorApp({
+      log: createLogger('translator', 'error'),
+      registry,
+      metrics: createHttpMetrics(registry),
+      readiness: own,
+      jsonErrors: false,
+      knobs: { latencyMs: 0, latencyJitterMs: 0, latencyDistribution: 'uniform', failureRate: 0 },
+    });
+    const srv = await listen(app, '127.0.0.1', 0);
+    try {
+      const readyz = async () => {
+        const res = await fetch(`${srv.url}/readyz`);
+        return { status: res.status, body: (await res.json()) as { reason: string } };
+      };
+      assert.equal((await readyz()).status, 503, 'not ready before setReady()');
+      own.setReady();
+      assert.equal((await readyz()).status, 200, 'ready after setReady()');
+      own.drain();
+      const draining = await readyz();
+      assert.deepEqual(
+        { status: draining.status, reason: draining.body.reason },
+        { status: 503, reason: 'draining' },
+        'GET /readyz while draining',
+      );
+      const greeting = await fetch(`${srv.url}/get-spanish-greeting${q('Maria')}`);
+      assert.equal(await greeting.text(), '¡Hola, Maria!', 'a draining translator still answers requests');
+    } finally {
+      await srv.close(100);
+    }
   });
 
   test('/metrics is OpenMetrics with route-templated request durations', async () => {
