@@ -85,7 +85,14 @@ export async function greet(client: Client, req: GreetRequest, opts: GreetOption
   const handle = client.workflow.getHandle<GreetSomeoneWorkflow>(workflowId, runId);
   if (req.workflowId !== undefined) {
     // A reused id must be for the same name; otherwise its old result would be wrong.
-    const description = await client.connection.withDeadline(deadline(), () => handle.describe());
+    let description: Awaited<ReturnType<typeof handle.describe>>;
+    try {
+      description = await client.connection.withDeadline(deadline(), () => handle.describe());
+    } catch (err) {
+      // The same Temporal call as start: past its deadline or unreachable is 503, like start's.
+      if (isUnavailable(err)) throw unavailable(err, workflowId);
+      throw err;
+    }
     runId = description.runId;
     const earlier = description.memo?.name;
     if (earlier !== req.name) {
