@@ -296,13 +296,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       waits.push(
         waitFor(
           'temporal dev server',
-          async () => {
+          () => {
             const r = spawnSync(
               temporalBin,
               ['operator', 'namespace', 'describe', '--namespace', 'default', '--address', temporalAddress],
               { stdio: 'ignore', timeout: 5_000 },
             );
-            return r.status === 0;
+            return Promise.resolve(r.status === 0);
           },
           60_000,
           t,

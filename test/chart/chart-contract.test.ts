@@ -43,13 +43,16 @@ function readConfigOf(service: Service): ReadConfig {
 /** Every variable a function reads from the env it is given, by a recording Proxy. */
 function reads(fn: (env: Env) => unknown, answer: (name: string) => string | undefined = () => undefined): Set<string> {
   const seen = new Set<string>();
-  const env = new Proxy({} as Env, {
-    get(_t, k) {
-      if (typeof k !== 'string') return undefined;
-      seen.add(k);
-      return answer(k);
+  const env = new Proxy(
+    {},
+    {
+      get(_t, k) {
+        if (typeof k !== 'string') return undefined;
+        seen.add(k);
+        return answer(k);
+      },
     },
-  });
+  );
   fn(env);
   return seen;
 }
@@ -65,7 +68,7 @@ const SDK_VARS = [
 ];
 function telemetryVars(): Set<string> {
   const r = reads(
-    (env) => startTelemetry({ serviceName: 'probe', serviceVersion: '0' }, env as NodeJS.ProcessEnv),
+    (env) => startTelemetry({ serviceName: 'probe', serviceVersion: '0' }, env),
     (k) => (k === 'OTEL_SDK_DISABLED' ? 'true' : undefined),
   );
   return new Set([...r, ...SDK_VARS, 'NODE_OPTIONS']);
@@ -280,10 +283,11 @@ describe('the chart runs the real services (kind profile, on loopback)', () => {
   test('every httpGet probe of every container answers 200 on the port it names; tcpSocket probes connect', async () => {
     for (const name of ['temporal', ...SERVICES]) {
       const c = podOf(mustFind(objs, 'Deployment', `greeter-${name}`))!.spec.containers[0]!;
-      for (const [kind, probe] of Object.entries({ startup: c.startupProbe, liveness: c.livenessProbe, readiness: c.readinessProbe }) as [
-        string,
-        Probe | undefined,
-      ][]) {
+      for (const [kind, probe] of Object.entries<Probe | undefined>({
+        startup: c.startupProbe,
+        liveness: c.livenessProbe,
+        readiness: c.readinessProbe,
+      })) {
         assert.ok(probe, `${name}: ${kind} probe missing`);
         if (probe.httpGet) {
           const url = `http://127.0.0.1:${local(portOf(c, probe.httpGet.port))}${probe.httpGet.path}`;

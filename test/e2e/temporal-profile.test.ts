@@ -47,8 +47,8 @@ async function startService(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += String(b)));
-  child.stderr!.on('data', (b: Buffer) => (out += String(b)));
+  child.stdout.on('data', (b: Buffer) => (out += String(b)));
+  child.stderr.on('data', (b: Buffer) => (out += String(b)));
   for (let i = 0; i < 600; i++) {
     const m = ready.exec(out);
     if (m) return { child, output: () => out, match: m };

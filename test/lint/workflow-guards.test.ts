@@ -22,7 +22,6 @@ async function lint(file: string, code: string): Promise<string[]> {
 
 /** The type-aware rules switched off, as typescript-eslint's disableTypeChecked does. */
 function disabledTypeChecked(): Record<string, 'off'> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tseslint = require('typescript-eslint') as { configs: { disableTypeChecked: { rules?: Record<string, unknown> } } };
   return Object.fromEntries(Object.keys(tseslint.configs.disableTypeChecked.rules ?? {}).map((r) => [r, 'off' as const]));
 }

@@ -162,7 +162,9 @@ export interface RunningServer {
 }
 
 export async function listen(app: Koa, host: string, port: number): Promise<RunningServer> {
-  const server = http.createServer(app.callback());
+  const handle = app.callback();
+  // koa's handler answers every error itself; its promise is not ours to await.
+  const server = http.createServer((req, res) => void handle(req, res));
   // Behind a load balancer idle keep-alive connections must outlive the balancer's.
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

@@ -55,12 +55,15 @@ const isTrue = (v: string) => v === 'true' || v === '1';
  * chart renders optional values as empty strings; envconfig would take "" as an address).
  */
 function envView(env: Env): Record<string, string> {
-  return new Proxy({} as Record<string, string>, {
-    get: (_t, k) => (typeof k === 'string' ? raw(env, k) : undefined),
-    ownKeys: () => Reflect.ownKeys(env).filter((k) => typeof k === 'string' && raw(env, k) !== undefined),
-    getOwnPropertyDescriptor: (_t, k) =>
-      typeof k === 'string' && raw(env, k) !== undefined ? { value: raw(env, k), enumerable: true, configurable: true } : undefined,
-  });
+  return new Proxy(
+    {},
+    {
+      get: (_t, k) => (typeof k === 'string' ? raw(env, k) : undefined),
+      ownKeys: () => Reflect.ownKeys(env).filter((k) => typeof k === 'string' && raw(env, k) !== undefined),
+      getOwnPropertyDescriptor: (_t, k) =>
+        typeof k === 'string' && raw(env, k) !== undefined ? { value: raw(env, k), enumerable: true, configurable: true } : undefined,
+    },
+  );
 }
 
 function describeSource(env: Env): string {
@@ -156,7 +159,7 @@ export interface TemporalConnectionOptions {
 export function temporalConnectionOptions(cfg: TemporalConfig): TemporalConnectionOptions {
   const { connectionOptions: c } = toClientOptions({ ...cfg.profile, address: cfg.address });
   const opts: TemporalConnectionOptions = { address: cfg.address };
-  if (c.apiKey !== undefined) opts.apiKey = c.apiKey as string;
+  if (c.apiKey !== undefined) opts.apiKey = c.apiKey;
   if (c.metadata !== undefined && Object.keys(c.metadata).length > 0) opts.metadata = c.metadata as Record<string, string>;
   if (c.tls !== undefined && c.tls !== null) opts.tls = c.tls;
   return opts;

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ConfigErrors, EnvReader, loadConfig, readCommon, requireFiles, type Env } from '../src/config';
+import { ConfigErrors, type EnvReader, loadConfig, readCommon, requireFiles, type Env } from '../src/config';
 import { readTemporal, temporalConnectionOptions, temporalFiles, type TemporalConfig } from '../src/temporal';
 
 /** The messages of a failed loadConfig, or [] when it passed. */
@@ -137,7 +137,7 @@ describe('Temporal client configuration (@temporalio/envconfig)', () => {
       TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca,
     });
     const o = temporalConnectionOptions(t);
-    assert.ok(typeof o.tls === 'object', `expected a TLS config, got ${String(o.tls)}`);
+    assert.ok(typeof o.tls === 'object', `expected a TLS config, got ${JSON.stringify(o.tls)}`);
     assert.equal(Buffer.from(o.tls.clientCertPair!.crt).toString(), 'CERT');
     assert.equal(Buffer.from(o.tls.clientCertPair!.key).toString(), 'KEY');
     assert.equal(Buffer.from(o.tls.serverRootCACertificate!).toString(), 'CA');

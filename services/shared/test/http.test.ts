@@ -114,7 +114,7 @@ describe('HTTP shell (text errors) and draining', () => {
     }
   });
 
-  test('readiness: not ready before setReady, a live check can make it not ready, and draining is final', async () => {
+  test('readiness: not ready before setReady, a live check can make it not ready, and draining is final', () => {
     const r = new Readiness();
     assert.deepEqual(r.status(), { ready: false, reason: 'starting' });
     r.setReady();

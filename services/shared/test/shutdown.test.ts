@@ -99,7 +99,7 @@ describe('installShutdown', () => {
     });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += String(b)));
-    const exited = once(child, 'exit');
+    const exited = once(child, 'exit') as Promise<[number | null]>;
     while (!out.includes('ready\n')) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGTERM');
     while (!out.includes('"msg":"step started"')) await new Promise((r) => setTimeout(r, 20));

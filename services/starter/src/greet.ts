@@ -1,7 +1,7 @@
 // Runs one GreetSomeone workflow and waits for its result: the example's "client
 // application", shared by the HTTP API and the CLI.
 import { randomUUID } from 'node:crypto';
-import { Client, WorkflowFailedError, isGrpcServiceError, isGrpcDeadlineError } from '@temporalio/client';
+import { type Client, WorkflowFailedError, isGrpcServiceError, isGrpcDeadlineError } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, type ApplicationFailure } from '@temporalio/common';
 import { WORKFLOW_TYPE, splitResult, type GreetSomeoneWorkflow } from '@greeter/shared/contract';
 
@@ -42,7 +42,7 @@ const GRPC_UNAVAILABLE = 14;
 
 function isUnavailable(err: unknown): boolean {
   if (isGrpcDeadlineError(err)) return true;
-  if (isGrpcServiceError(err)) return err.code === GRPC_UNAVAILABLE;
+  if (isGrpcServiceError(err)) return Number(err.code) === GRPC_UNAVAILABLE;
   const cause = (err as { cause?: unknown }).cause;
   return cause !== undefined && cause !== err && isUnavailable(cause);
 }

@@ -36,7 +36,7 @@ export async function run(telemetry: Telemetry): Promise<void> {
 
   // The SIGTERM handler comes before the first Temporal check, which can take up to
   // STARTER_RPC_TIMEOUT_MS: a pod stopped during start-up drains instead of being killed.
-  let timer: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | undefined = undefined;
   installShutdown({
     log,
     timeoutMs: config.shutdownDelayMs + config.shutdownGraceMs + 5_000,

@@ -21,7 +21,7 @@ async function startTranslator(env: Record<string, string> = {}): Promise<{ proc
   // Keep reading stdout for the child's whole life: a closed or full pipe would block
   // its synchronous log writes (pino) and with them its shutdown.
   let buffered = '';
-  proc.stdout!.on('data', (chunk: Buffer) => (buffered += String(chunk)));
+  proc.stdout.on('data', (chunk: Buffer) => (buffered += String(chunk)));
   for (let i = 0; i < 100; i++) {
     const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(buffered);
     if (m) return { proc, url: m[1] as string };

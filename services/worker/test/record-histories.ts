@@ -24,7 +24,7 @@ async function startTranslator(env: Record<string, string>): Promise<{ proc: Chi
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
-  proc.stdout!.on('data', (b: Buffer) => (out += String(b)));
+  proc.stdout.on('data', (b: Buffer) => (out += String(b)));
   for (let i = 0; i < 100; i++) {
     const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
     if (m) return { proc, url: m[1]! };
@@ -62,13 +62,13 @@ export async function recordHistories(): Promise<void> {
         for (let run = 1; run <= 20; run++) {
           const workflowId = `${recording}-${randomUUID()}`;
           const handle = await env.client.workflow.start<GreetSomeoneWorkflow>(WORKFLOW_TYPE, { taskQueue, workflowId, args: [name] });
-          const outcome = await handle.result().then(
-            (r) => `result ${JSON.stringify(r)}`,
-            (err: unknown) =>
-              err instanceof WorkflowFailedError
-                ? `failed: ${(err.cause?.cause as Error | undefined)?.message ?? err.message}`
-                : Promise.reject(err),
-          );
+          let outcome: string;
+          try {
+            outcome = `result ${JSON.stringify(await handle.result())}`;
+          } catch (err) {
+            if (!(err instanceof WorkflowFailedError)) throw err;
+            outcome = `failed: ${(err.cause?.cause as Error | undefined)?.message ?? err.message}`;
+          }
           // Exported as the temporal CLI exports histories for replay (what one would do by hand).
           const history = JSON.parse(
             execFileSync(

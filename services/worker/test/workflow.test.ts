@@ -38,14 +38,14 @@ type Script = (path: string, name: string, attempt: number) => { status: number;
 function scriptedFetch(script: Script): { fetch: FetchFn; calls: string[] } {
   const calls: string[] = [];
   const attempts = new Map<string, number>();
-  const fetch: FetchFn = async (input) => {
+  const fetch: FetchFn = (input) => {
     const url = new URL(input);
     const name = url.searchParams.get('name') ?? '';
     const n = (attempts.get(url.pathname) ?? 0) + 1;
     attempts.set(url.pathname, n);
     calls.push(`${url.pathname}#${n}`);
     const { status, body } = script(url.pathname, name, n);
-    return new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    return Promise.resolve(new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } }));
   };
   return { fetch, calls };
 }
