@@ -55,7 +55,7 @@ function parse(body: unknown): GreetingBody {
   if (typeof body !== 'string') return {};
   try {
     const v: unknown = JSON.parse(body);
-    return typeof v === 'object' && v !== null ? (v as GreetingBody) : {};
+    return typeof v === 'object' && v !== null ? v : {};
   } catch {
     return {};
   }
@@ -85,7 +85,9 @@ export function greet(): void {
   greetingDuration.add(res.timings.duration, { outcome: ok ? 'ok' : 'failed', status: String(res.status) });
   if (!ok) {
     greetingsFailed.add(1, { status: String(res.status) });
-    console.warn(`greeting for ${name} failed: ${res.status} ${String(res.error || res.body).slice(0, 200)}`);
+    console.warn(
+      `greeting for ${name} failed: ${res.status} ${(res.error || (typeof res.body === 'string' ? res.body : '')).slice(0, 200)}`,
+    );
   }
   check(res, {
     'status is 200': (r) => r.status === 200,

@@ -35,7 +35,10 @@ async function bare(o: Common & { concurrency: number }): Promise<number> {
     connection: nconn,
     taskQueue,
     workflowsPath: WORKFLOWS,
-    activities: { greetInSpanish: async (n: string) => `¡Hola, ${n}!`, farewellInSpanish: async (n: string) => `¡Adiós, ${n}!` },
+    activities: {
+      greetInSpanish: (n: string) => Promise.resolve(`¡Hola, ${n}!`),
+      farewellInSpanish: (n: string) => Promise.resolve(`¡Adiós, ${n}!`),
+    },
   });
   const running = worker.run();
   const conn = await Connection.connect({ address: stack.temporalAddress });

@@ -43,7 +43,7 @@ export function fixedPorts(offset = 0): Ports {
       .map(([k, v]) => [k, p(v)]),
   ) as Record<FixedPortName, number>;
   const worker = (i: number) => ({ metrics: p(BASE_PORTS.workerMetrics + 2 * i), http: p(BASE_PORTS.workerMetrics + 2 * i + 1) });
-  return { ...fixed, worker, prepareWorker: async (i) => worker(i) };
+  return { ...fixed, worker, prepareWorker: (i) => Promise.resolve(worker(i)) };
 }
 
 // Ports handed out by this process, so two allocations never return the same one.

@@ -128,7 +128,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       env,
       logDir: opts.runDir,
       echo,
-      color: COLORS[color++ % COLORS.length] as number,
+      color: COLORS[color++ % COLORS.length],
       ...(ready && { ready }),
     });
     if (opts.restart !== false) p.supervise(opts.restart ?? {});

@@ -115,7 +115,8 @@ describe('greeter chart on real clusters', () => {
   describe('NetworkPolicy towards an in-cluster Temporal', () => {
     for (const p of profiles()) {
       const v = values(p);
-      const address = String(dig(v, ['temporal', 'external', 'address']) ?? '');
+      const found = dig(v, ['temporal', 'external', 'address']);
+      const address = typeof found === 'string' ? found : '';
       const inCluster = /^[^.:]+\.([^.:]+)\.svc(\.[^:]*)?:\d+$/.exec(address);
       if (dig(v, ['networkPolicy', 'enabled']) !== true || dig(v, ['temporal', 'mode']) !== 'external' || !inCluster) continue;
       test(`profile ${p.name}: worker and starter reach ${address} by namespace/pod selectors, not by an IP range`, () => {
@@ -216,7 +217,7 @@ describe('greeter chart on real clusters', () => {
             out.push({ what: `HTTPRoute/${o.metadata.name}`, seconds: m ? Number(m[1]) : 15, nginx: false });
           }
         } else if (o.kind === 'Ingress') {
-          const nginx = String(o.spec?.ingressClassName ?? '').includes('nginx');
+          const nginx = typeof o.spec?.ingressClassName === 'string' && o.spec.ingressClassName.includes('nginx');
           const ann = o.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-read-timeout'];
           // ingress-nginx's default proxy-read-timeout is 60 s; other controllers are unknown here.
           if (nginx) out.push({ what: `Ingress/${o.metadata.name} (nginx)`, seconds: ann ? Number(ann) : 60, nginx });

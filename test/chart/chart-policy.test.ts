@@ -236,7 +236,7 @@ describe('greeter chart policy', () => {
             );
           }
         }
-        assert.deepEqual(scaler!.spec?.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'greeter-worker' });
+        assert.deepEqual(scaler.spec?.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'greeter-worker' });
       });
 
       test('NODE_OPTIONS sizes the heap at the configured share of the memory limit', () => {
@@ -304,7 +304,7 @@ describe('greeter chart policy', () => {
         walk(pair.value as YamlNode | null, at);
       });
     };
-    walk(doc.contents as YamlNode | null, '');
+    walk(doc.contents, '');
     assert.deepEqual(missing, [], 'values.yaml keys without a comment');
   });
 

@@ -164,7 +164,7 @@ describe('runtime images, rebuilt from the Dockerfile in a temp dir, start and s
     for (const svc of SERVICES) {
       const nm = path.join(roots.get(svc)!, workdirOf(df, svc), 'node_modules');
       assert.ok(existsSync(path.join(nm, '@greeter', 'shared')), `${svc}: @greeter/shared link missing`);
-      for (const dev of ['typescript', 'eslint', 'prettier', 'ajv-cli'])
+      for (const dev of ['typescript', 'eslint', 'prettier', 'ajv-cli', '@temporalio/testing'])
         assert.ok(!existsSync(path.join(nm, dev)), `${svc}: dev dependency ${dev} in the runtime image`);
     }
     assert.ok(

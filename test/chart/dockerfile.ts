@@ -74,7 +74,7 @@ export function stage(df: Dockerfile, name: string): Stage {
 /** The stage and its ancestors (FROM <stage>), base first. */
 export function chain(df: Dockerfile, name: string): Stage[] {
   const out: Stage[] = [];
-  for (let s: Stage | undefined = stage(df, name); s; s = df.stages.find((x) => x.name === s!.from)) out.unshift(s);
+  for (let s: Stage | undefined = stage(df, name); s; s = df.stages.find((x) => x.name === s.from)) out.unshift(s);
   return out;
 }
 

@@ -31,7 +31,14 @@ describe('a bad environment value stops start-up, naming the variable', () => {
     ['worker', { TEMPORAL_ADDRESS: 'localhost' }, /TEMPORAL_ADDRESS="localhost" is invalid: expected host:port/],
     ['worker', { TRANSLATOR_URL: 'ftp://x' }, /TRANSLATOR_URL="ftp:\/\/x" is invalid: expected an http\(s\) URL/],
     ['worker', { WORKER_MAX_CONCURRENT_ACTIVITIES: '0' }, /WORKER_MAX_CONCURRENT_ACTIVITIES="0" is invalid: expected an integer from 1/],
-    ['worker', { TEMPORAL_TLS_CERT_PATH: '/tmp/cert.pem' }, /TEMPORAL_TLS_KEY_PATH is required/],
+    ['worker', { TEMPORAL_TLS_CLIENT_CERT_PATH: '/tmp/cert.pem' }, /TEMPORAL_TLS_CLIENT_KEY_PATH is required/],
+    [
+      'worker',
+      { TEMPORAL_TLS_CERT_PATH: '/tmp/cert.pem' },
+      /TEMPORAL_TLS_CERT_PATH="\/tmp\/cert\.pem" is invalid: .*TEMPORAL_TLS_CLIENT_CERT_PATH/,
+    ],
+    ['worker', { TEMPORAL_PROFILE: 'nowhere' }, /TEMPORAL_PROFILE="nowhere" is invalid: expected a profile defined in/],
+    ['starter', { TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' }, /TEMPORAL_CONFIG_FILE="\/nonexistent\/temporal\.toml" is invalid/],
     [
       'worker',
       { WORKER_WORKFLOW_BUNDLE: '/nonexistent/bundle.js' },
@@ -39,11 +46,11 @@ describe('a bad environment value stops start-up, naming the variable', () => {
     ],
     [
       'starter',
-      { TEMPORAL_API_KEY: 'k', TEMPORAL_TLS_CA_PATH: '/nonexistent/ca.pem' },
-      /TEMPORAL_TLS_CA_PATH="\/nonexistent\/ca\.pem" is invalid: expected an existing file/,
+      { TEMPORAL_API_KEY: 'k', TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/nonexistent/ca.pem' },
+      /TEMPORAL_TLS_SERVER_CA_CERT_PATH="\/nonexistent\/ca\.pem" is invalid: expected an existing file/,
     ],
     ['starter', { STARTER_MAX_BODY_BYTES: '-1' }, /STARTER_MAX_BODY_BYTES="-1" is invalid/],
-    ['starter', { TEMPORAL_TLS: 'maybe' }, /TEMPORAL_TLS="maybe" is invalid: expected true or false/],
+    ['starter', { TEMPORAL_TLS: 'maybe' }, /TEMPORAL_TLS="maybe" is invalid: expected true, false, 1, 0/],
   ];
   for (const [svc, env, message] of cases) {
     test(`${svc} with ${Object.entries(env)

@@ -34,7 +34,7 @@ describe('supervised stack: kill -9 of a worker under load', { timeout: 240_000 
     const restarted = once(stack.events, 'ready') as Promise<[RestartEvent]>;
 
     const names = Array.from({ length: GREETINGS }, (_, i) => `Persona ${i}`);
-    const answers: Array<ApiAnswer | Error> = new Array(GREETINGS);
+    const answers: Array<ApiAnswer | Error> = Array.from({ length: GREETINGS }, () => new Error('not answered'));
     let next = 0;
     let done = 0;
     const caller = async () => {
@@ -79,7 +79,7 @@ describe('supervised stack: kill -9 of a worker under load', { timeout: 240_000 
     console.log(`[supervisor] ${JSON.stringify(figures)}`);
 
     answers.forEach((a, i) => {
-      assert.ok(!(a instanceof Error), `greeting ${i}: request failed: ${String(a)}`);
+      assert.ok(!(a instanceof Error), `greeting ${i}: request failed: ${a instanceof Error ? a.message : ''}`);
       assert.equal(a.status, 200, `greeting ${i}: expected 200, got ${a.status} ${JSON.stringify(a.body)}`);
       assert.equal(a.body.result, `¡Hola, ${names[i]}!\n¡Adiós, ${names[i]}!`, `greeting ${i}: exact result`);
     });

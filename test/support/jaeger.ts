@@ -39,7 +39,7 @@ export async function fetchTrace(
     if (t && t.spans.length >= minSpans) {
       // Give stragglers (the workflow's last spans) one more batch to arrive.
       await new Promise((r) => setTimeout(r, 700));
-      return ((await get()).body?.data[0] ?? t) as JaegerTrace;
+      return (await get()).body?.data[0] ?? t;
     }
     last = body ? `${t?.spans.length ?? 0} spans` : `HTTP ${res.status}`;
     await new Promise((r) => setTimeout(r, 250));

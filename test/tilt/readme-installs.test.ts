@@ -75,7 +75,7 @@ describe("README's hand installs", () => {
         new RegExp(`namespace\\s+\`${ns}\``).test(text),
         `\`${i.line}\` expects Temporal in namespace ${ns}: the README should say so`,
       );
-      const ca = i.env.get('TEMPORAL_TLS_CA_PATH');
+      const ca = i.env.get('TEMPORAL_TLS_SERVER_CA_CERT_PATH');
       if (ca) {
         const secret = readCaSecret(i.line);
         assert.ok(

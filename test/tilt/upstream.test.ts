@@ -100,7 +100,11 @@ describe('upstream charts as the Tiltfile installs them', () => {
   /** The sidecar's namespaces: the Grafana pod's own unless searchNamespace says otherwise. */
   const watches = (sidecar: 'dashboards' | 'datasources', ns: string): boolean => {
     const search = dig(kps, ['grafana', 'sidecar', sidecar, 'searchNamespace']);
-    const list = search === undefined || search === null ? [kpsNamespace] : String(search).split(',');
+    const list = Array.isArray(search)
+      ? search.filter((x): x is string => typeof x === 'string')
+      : typeof search === 'string'
+        ? search.split(',')
+        : [kpsNamespace];
     return list.includes('ALL') || list.includes(ns);
   };
   const chartNamespace = full.helm.find((h) => h.chart === 'charts/greeter')!.namespace;
@@ -114,7 +118,7 @@ describe('upstream charts as the Tiltfile installs them', () => {
       const ns = o.metadata.namespace ?? chartNamespace;
       assert.ok(
         watches('datasources', ns),
-        `ConfigMap ${o.metadata.name} is in namespace ${ns}; the datasource sidecar watches ${String(dig(kps, ['grafana', 'sidecar', 'datasources', 'searchNamespace']) ?? kpsNamespace)}: no Jaeger datasource, exemplar links go nowhere`,
+        `ConfigMap ${o.metadata.name} is in namespace ${ns}; the datasource sidecar watches ${JSON.stringify(dig(kps, ['grafana', 'sidecar', 'datasources', 'searchNamespace']) ?? kpsNamespace)}: no Jaeger datasource, exemplar links go nowhere`,
       );
     }
     for (const o of dashboards)

@@ -159,7 +159,7 @@ so the heap follows whatever limit is set.
 {{- define "greeter.temporalTlsDir" -}}/var/run/secrets/greeter/temporal-tls{{- end -}}
 {{- define "greeter.temporalCaDir" -}}/var/run/secrets/greeter/temporal-ca{{- end -}}
 
-{{/* TEMPORAL_* for the worker and the starter: one definition for both. Secret values never appear in values. */}}
+{{/* The standard TEMPORAL_* client variables (as the temporal CLI and every SDK read them) for the worker and the starter: one definition for both. Secret values never appear in values. */}}
 {{- define "greeter.temporalEnv" -}}
 {{- $t := .Values.temporal -}}
 - name: TEMPORAL_ADDRESS
@@ -176,7 +176,7 @@ so the heap follows whatever limit is set.
   value: {{ $t.external.serverName | quote }}
 {{- end }}
 {{- if $t.external.caSecret.name }}
-- name: TEMPORAL_TLS_CA_PATH
+- name: TEMPORAL_TLS_SERVER_CA_CERT_PATH
   value: {{ printf "%s/%s" (include "greeter.temporalCaDir" .) $t.external.caSecret.key | quote }}
 {{- end }}
 {{- else if eq $t.mode "cloud" }}
@@ -194,12 +194,12 @@ so the heap follows whatever limit is set.
       key: {{ $t.cloud.apiKeySecret.key | quote }}
 {{- else }}
 {{- $_ := required "temporal.cloud.mtlsSecret.name is required for auth mtls" $t.cloud.mtlsSecret.name }}
-- name: TEMPORAL_TLS_CERT_PATH
+- name: TEMPORAL_TLS_CLIENT_CERT_PATH
   value: {{ printf "%s/%s" (include "greeter.temporalTlsDir" .) $t.cloud.mtlsSecret.certKey | quote }}
-- name: TEMPORAL_TLS_KEY_PATH
+- name: TEMPORAL_TLS_CLIENT_KEY_PATH
   value: {{ printf "%s/%s" (include "greeter.temporalTlsDir" .) $t.cloud.mtlsSecret.keyKey | quote }}
 {{- if $t.cloud.mtlsSecret.caKey }}
-- name: TEMPORAL_TLS_CA_PATH
+- name: TEMPORAL_TLS_SERVER_CA_CERT_PATH
   value: {{ printf "%s/%s" (include "greeter.temporalTlsDir" .) $t.cloud.mtlsSecret.caKey | quote }}
 {{- end }}
 {{- end }}

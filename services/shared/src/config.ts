@@ -2,7 +2,6 @@
 // through these helpers so that a bad value stops the process with a message
 // naming the variable instead of surfacing later as an odd runtime failure.
 import { existsSync } from 'node:fs';
-import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './contract';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -29,11 +28,19 @@ export class ConfigErrors extends Error {
   }
 }
 
-function raw(env: Env, name: string): string | undefined {
+/** A variable's value, trimmed; empty counts as unset. */
+export function raw(env: Env, name: string): string | undefined {
   const v = env[name];
   if (v === undefined) return undefined;
   const t = v.trim();
   return t === '' ? undefined : t;
+}
+
+export const HOST_PORT = 'host:port, e.g. localhost:7233';
+
+export function isHostPort(v: string): boolean {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+  return m !== null && Number(m[2]) <= 65535;
 }
 
 export interface IntOptions {
@@ -45,7 +52,12 @@ export interface IntOptions {
 export class EnvReader {
   private readonly errors: ConfigError[] = [];
 
-  constructor(private readonly env: Env) {}
+  constructor(readonly env: Env) {}
+
+  /** Records a problem found outside the typed readers (e.g. by a library that read the env). */
+  reject(name: string, value: string | undefined, expected: string): void {
+    this.errors.push(new ConfigError(name, value, expected));
+  }
 
   private fail<T>(name: string, value: string | undefined, expected: string, fallback: T): T {
     this.errors.push(new ConfigError(name, value, expected));
@@ -112,9 +124,7 @@ export class EnvReader {
   /** host:port, as Temporal addresses are written. */
   hostPort(name: string, def: string): string {
     const v = raw(this.env, name) ?? def;
-    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
-    if (!m || Number(m[2]) > 65535) return this.fail(name, v, 'host:port, e.g. localhost:7233', def);
-    return v;
+    return isHostPort(v) ? v : this.fail(name, v, HOST_PORT, def);
   }
 
   httpUrl(name: string, def: string): string {
@@ -162,43 +172,6 @@ export function readCommon(r: EnvReader, defaultPort: number): CommonConfig {
   };
 }
 
-/** How worker and starter reach Temporal: a plain address, or TLS (mTLS files or an API key, as Temporal Cloud takes). */
-export interface TemporalConfig {
-  address: string;
-  namespace: string;
-  taskQueue: string;
-  apiKey: string | undefined;
-  tls: boolean;
-  tlsCertPath: string | undefined;
-  tlsKeyPath: string | undefined;
-  tlsCaPath: string | undefined;
-  tlsServerName: string | undefined;
-}
-
-export function readTemporal(r: EnvReader): TemporalConfig {
-  const apiKey = r.optionalString('TEMPORAL_API_KEY');
-  const tlsCertPath = r.optionalString('TEMPORAL_TLS_CERT_PATH');
-  const tlsKeyPath = r.optionalString('TEMPORAL_TLS_KEY_PATH');
-  if ((tlsCertPath === undefined) !== (tlsKeyPath === undefined)) {
-    r.requiredString(
-      tlsCertPath === undefined ? 'TEMPORAL_TLS_CERT_PATH' : 'TEMPORAL_TLS_KEY_PATH',
-      'a file path (mTLS needs both certificate and key)',
-    );
-  }
-  const tlsDefault = apiKey !== undefined || tlsCertPath !== undefined;
-  return {
-    address: r.hostPort('TEMPORAL_ADDRESS', 'localhost:7233'),
-    namespace: r.string('TEMPORAL_NAMESPACE', DEFAULT_NAMESPACE),
-    taskQueue: r.string('TEMPORAL_TASK_QUEUE', DEFAULT_TASK_QUEUE),
-    apiKey,
-    tls: r.bool('TEMPORAL_TLS', tlsDefault),
-    tlsCertPath,
-    tlsKeyPath,
-    tlsCaPath: r.optionalString('TEMPORAL_TLS_CA_PATH'),
-    tlsServerName: r.optionalString('TEMPORAL_TLS_SERVER_NAME'),
-  };
-}
-
 /**
  * Start-up check that every configured file exists, naming the variable of each
  * missing one. Separate from readConfig, which judges values only: whether a path
@@ -209,34 +182,4 @@ export function requireFiles(files: Record<string, string | undefined>): void {
     .filter(([, p]) => p !== undefined && !existsSync(p))
     .map(([name, p]) => new ConfigError(name, p, 'an existing file'));
   if (missing.length > 0) throw new ConfigErrors(missing);
-}
-
-/** The files a Temporal connection reads, by variable, for requireFiles. */
-export function temporalFiles(t: TemporalConfig): Record<string, string | undefined> {
-  return { TEMPORAL_TLS_CERT_PATH: t.tlsCertPath, TEMPORAL_TLS_KEY_PATH: t.tlsKeyPath, TEMPORAL_TLS_CA_PATH: t.tlsCaPath };
-}
-
-/** Connection options in the shape both @temporalio/client Connection and @temporalio/worker NativeConnection take. */
-export interface TemporalConnectionOptions {
-  address: string;
-  apiKey?: string;
-  tls?:
-    | boolean
-    | {
-        serverNameOverride?: string;
-        serverRootCACertificate?: Buffer;
-        clientCertPair?: { crt: Buffer; key: Buffer };
-      };
-}
-
-export function temporalConnectionOptions(cfg: TemporalConfig, readFile: (path: string) => Buffer): TemporalConnectionOptions {
-  const opts: TemporalConnectionOptions = { address: cfg.address };
-  if (cfg.apiKey) opts.apiKey = cfg.apiKey;
-  if (!cfg.tls) return opts;
-  const tls: Exclude<TemporalConnectionOptions['tls'], boolean | undefined> = {};
-  if (cfg.tlsServerName) tls.serverNameOverride = cfg.tlsServerName;
-  if (cfg.tlsCaPath) tls.serverRootCACertificate = readFile(cfg.tlsCaPath);
-  if (cfg.tlsCertPath && cfg.tlsKeyPath) tls.clientCertPair = { crt: readFile(cfg.tlsCertPath), key: readFile(cfg.tlsKeyPath) };
-  opts.tls = Object.keys(tls).length > 0 ? tls : true;
-  return opts;
 }

@@ -55,7 +55,9 @@ export class Readiness {
   }
 
   status(): { ready: boolean; reason: string } {
-    if (this.ready && !this.draining && this.check) {
+    // Draining is final, whatever start-up code still running says afterwards.
+    if (this.draining) return { ready: false, reason: 'draining' };
+    if (this.ready && this.check) {
       const notReady = this.check();
       if (notReady !== undefined) return { ready: false, reason: notReady };
     }
@@ -73,6 +75,18 @@ export interface AppOptions {
 }
 
 const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** What a request that matched no route template is labelled: raw paths would make the series unbounded. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * The route label of a request: the template it matched (e.g. /greetings), never the raw
+ * path, so a scan of random paths or methods (404, 405, 501) adds no series.
+ */
+function routeLabel(ctx: Koa.Context): string {
+  const matched = (ctx as unknown as { _matchedRoute?: unknown })._matchedRoute;
+  return typeof matched === 'string' ? matched : UNMATCHED_ROUTE;
+}
 
 /** Creates a Koa app with the shared middleware and ops endpoints; mount the service's router on it. */
 export function createApp(opts: AppOptions): Koa {
@@ -103,8 +117,7 @@ export function createApp(opts: AppOptions): Koa {
       }
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const matched = (ctx as unknown as { _matchedRoute?: unknown })._matchedRoute;
-      const route = typeof matched === 'string' ? matched : ctx.status === 404 ? 'unmatched' : ctx.path;
+      const route = routeLabel(ctx);
       if (!OPS_PATHS.has(ctx.path)) {
         metrics.duration.observe({
           labels: { method: ctx.method, route, status_code: String(ctx.status) },
@@ -149,7 +162,9 @@ export interface RunningServer {
 }
 
 export async function listen(app: Koa, host: string, port: number): Promise<RunningServer> {
-  const server = http.createServer(app.callback());
+  const handle = app.callback();
+  // koa's handler answers every error itself; its promise is not ours to await.
+  const server = http.createServer((req, res) => void handle(req, res));
   // Behind a load balancer idle keep-alive connections must outlive the balancer's.
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

@@ -5,8 +5,9 @@ import type { LogLevel } from './config';
 
 export type Logger = pino.Logger;
 
-export function createLogger(service: string, level: LogLevel = 'info'): Logger {
-  return pino({
+/** A JSON logger; `destination` defaults to pino's asynchronous stdout. */
+export function createLogger(service: string, level: LogLevel = 'info', destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -17,7 +18,8 @@ export function createLogger(service: string, level: LogLevel = 'info'): Logger 
       const ctx = span.spanContext();
       return { trace_id: ctx.traceId, span_id: ctx.spanId };
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export function errorFields(err: unknown): Record<string, unknown> {

@@ -17,14 +17,18 @@ export interface ShutdownOptions {
   exit?: (code: number) => void;
 }
 
-export function installShutdown(opts: ShutdownOptions): { shutdown: (reason: string) => Promise<number> } {
+/**
+ * Installs the SIGTERM/SIGINT handlers. The returned `shutdown` runs the same steps for other
+ * reasons too (e.g. the worker stopping on its own), with `exitCode` as the least exit code.
+ */
+export function installShutdown(opts: ShutdownOptions): { shutdown: (reason: string, exitCode?: number) => Promise<number> } {
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   let running: Promise<number> | undefined;
 
-  const shutdown = (reason: string): Promise<number> => {
+  const shutdown = (reason: string, exitCode = 0): Promise<number> => {
     running ??= (async () => {
       opts.log.info({ reason, timeout_ms: opts.timeoutMs }, 'shutting down');
-      let code = 0;
+      let code = exitCode;
       const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, opts.timeoutMs, 'timeout').unref());
       const work = (async () => {
         for (const step of opts.steps) {
@@ -44,7 +48,12 @@ export function installShutdown(opts: ShutdownOptions): { shutdown: (reason: str
         code = 1;
       }
       opts.log.info({ code }, 'exiting');
-      opts.log.flush();
+      // pino writes asynchronously: wait for the lines in flight, so the last ones are neither
+      // lost nor reordered by process.exit's synchronous flush (bounded, in case stdout is stuck).
+      await new Promise<void>((resolve) => {
+        setTimeout(resolve, 1_000).unref();
+        opts.log.flush(() => resolve());
+      });
       exit(code);
       return code;
     })();

@@ -64,7 +64,7 @@ export function createStarterApp(opts: AppOptions & { client: Client; greet: Gre
   const app = createApp({ ...opts, jsonErrors: true });
   const outcomes = new Counter({
     name: 'greeter_greetings_total',
-    help: 'Greetings requested through the API, by outcome (completed, failed, timeout, unavailable, conflict, rejected)',
+    help: 'Greetings requested through the API, by outcome (completed, failed, timeout, unavailable, conflict, rejected, error)',
     labelNames: ['outcome'] as const,
     registers: [opts.registry],
   });
@@ -98,7 +98,11 @@ export function createStarterApp(opts: AppOptions & { client: Client; greet: Gre
       observe('completed');
       ctx.body = { ...g, traceId };
     } catch (err) {
-      if (!(err instanceof GreetError)) throw err;
+      if (!(err instanceof GreetError)) {
+        // Still counted, so the outcome metric adds up to every request that got this far.
+        observe('error');
+        throw err;
+      }
       observe(err.kind);
       opts.log.warn({ workflow_id: err.workflowId, kind: err.kind, ...errorFields(err) }, 'greeting did not complete');
       ctx.status = STATUS[err.kind];

@@ -5,8 +5,10 @@ import pkg from '../package.json';
 
 const USAGE = `usage: greet [--workflow-id ID] [--json] NAME
 
-Runs the GreetSomeone workflow on Temporal (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-TEMPORAL_TASK_QUEUE) and prints its result.`;
+Runs the GreetSomeone workflow on Temporal and prints its result. Temporal is
+configured as the temporal CLI is: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+TEMPORAL_API_KEY, TEMPORAL_TLS*, or a temporal.toml profile (TEMPORAL_PROFILE,
+TEMPORAL_CONFIG_FILE); TEMPORAL_TASK_QUEUE is greeter's own.`;
 
 interface Args {
   name?: string;
@@ -41,8 +43,8 @@ async function main(): Promise<number> {
   }
   const telemetry = startTelemetry({ serviceName: 'greet-cli', serviceVersion: pkg.version });
   // Loaded after telemetry starts, so their http/grpc modules are instrumented.
-  const { validateName, loadConfig, readTemporal, requireFiles, temporalFiles } =
-    require('@greeter/shared') as typeof import('@greeter/shared');
+  const { validateName, loadConfig, requireFiles } = require('@greeter/shared') as typeof import('@greeter/shared');
+  const { readTemporal, temporalFiles } = require('@greeter/shared/temporal') as typeof import('@greeter/shared/temporal');
   const { createClient } = require('./temporal') as typeof import('./temporal');
   const { greet, GreetError } = require('./greet') as typeof import('./greet');
   const problem = validateName(parsed.name);

@@ -1,4 +1,5 @@
-import { loadConfig, readCommon, readTemporal, type CommonConfig, type Env, type TemporalConfig } from '@greeter/shared';
+import { loadConfig, readCommon, type CommonConfig, type Env } from '@greeter/shared';
+import { readTemporal, type TemporalConfig } from '@greeter/shared/temporal';
 
 export interface StarterConfig extends CommonConfig {
   temporal: TemporalConfig;

@@ -1,7 +1,7 @@
 // Runs one GreetSomeone workflow and waits for its result: the example's "client
 // application", shared by the HTTP API and the CLI.
 import { randomUUID } from 'node:crypto';
-import { Client, WorkflowFailedError, isGrpcServiceError, isGrpcDeadlineError } from '@temporalio/client';
+import { type Client, WorkflowFailedError, isGrpcServiceError, isGrpcDeadlineError } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, type ApplicationFailure } from '@temporalio/common';
 import { WORKFLOW_TYPE, splitResult, type GreetSomeoneWorkflow } from '@greeter/shared/contract';
 
@@ -42,7 +42,7 @@ const GRPC_UNAVAILABLE = 14;
 
 function isUnavailable(err: unknown): boolean {
   if (isGrpcDeadlineError(err)) return true;
-  if (isGrpcServiceError(err)) return err.code === GRPC_UNAVAILABLE;
+  if (isGrpcServiceError(err)) return Number(err.code) === GRPC_UNAVAILABLE;
   const cause = (err as { cause?: unknown }).cause;
   return cause !== undefined && cause !== err && isUnavailable(cause);
 }
@@ -85,7 +85,14 @@ export async function greet(client: Client, req: GreetRequest, opts: GreetOption
   const handle = client.workflow.getHandle<GreetSomeoneWorkflow>(workflowId, runId);
   if (req.workflowId !== undefined) {
     // A reused id must be for the same name; otherwise its old result would be wrong.
-    const description = await client.connection.withDeadline(deadline(), () => handle.describe());
+    let description: Awaited<ReturnType<typeof handle.describe>>;
+    try {
+      description = await client.connection.withDeadline(deadline(), () => handle.describe());
+    } catch (err) {
+      // The same Temporal call as start: past its deadline or unreachable is 503, like start's.
+      if (isUnavailable(err)) throw unavailable(err, workflowId);
+      throw err;
+    }
     runId = description.runId;
     const earlier = description.memo?.name;
     if (earlier !== req.name) {

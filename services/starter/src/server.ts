@@ -8,8 +8,8 @@ import {
   installShutdown,
   listen,
   requireFiles,
-  temporalFiles,
 } from '@greeter/shared';
+import { temporalFiles } from '@greeter/shared/temporal';
 import type { Telemetry } from '@greeter/shared/telemetry';
 import { createStarterApp } from './app';
 import { readConfig } from './config';
@@ -34,23 +34,9 @@ export async function run(telemetry: Telemetry): Promise<void> {
   });
   const server = await listen(app, config.host, config.port);
 
-  // Ready only while Temporal answers; checked in the background so probes stay cheap.
-  let lastProblem: string | undefined = 'Temporal not checked yet';
-  let lastLogged: string | undefined;
-  const check = async () => {
-    lastProblem = await temporalReachable(client, config.rpcTimeoutMs);
-    if (lastProblem !== lastLogged) {
-      if (lastProblem) log.warn({ temporal: config.temporal.address, problem: lastProblem }, 'not ready');
-      else log.info({ temporal: config.temporal.address }, 'Temporal reachable: ready');
-      lastLogged = lastProblem;
-    }
-  };
-  await check();
-  const timer = setInterval(() => void check(), 2_000);
-  timer.unref();
-  readiness.setCheck(() => lastProblem);
-  readiness.setReady();
-
+  // The SIGTERM handler comes before the first Temporal check, which can take up to
+  // STARTER_RPC_TIMEOUT_MS: a pod stopped during start-up drains instead of being killed.
+  let timer: NodeJS.Timeout | undefined = undefined;
   installShutdown({
     log,
     timeoutMs: config.shutdownDelayMs + config.shutdownGraceMs + 5_000,
@@ -66,10 +52,30 @@ export async function run(telemetry: Telemetry): Promise<void> {
       { name: 'telemetry', run: () => telemetry.shutdown() },
     ],
   });
+
+  // Ready only while Temporal answers; checked in the background so probes stay cheap.
+  let lastProblem: string | undefined = 'Temporal not checked yet';
+  let lastLogged: string | undefined;
+  const check = async () => {
+    lastProblem = await temporalReachable(client, config.rpcTimeoutMs);
+    if (lastProblem !== lastLogged) {
+      if (lastProblem) log.warn({ temporal: config.temporal.address, problem: lastProblem }, 'not ready');
+      else log.info({ temporal: config.temporal.address }, 'Temporal reachable: ready');
+      lastLogged = lastProblem;
+    }
+  };
+  await check();
+  if (readiness.isDraining) return;
+  timer = setInterval(() => void check(), 2_000);
+  timer.unref();
+  readiness.setCheck(() => lastProblem);
+  readiness.setReady();
+
   log.info(
     {
       url: server.url,
       temporal: config.temporal.address,
+      temporal_config: config.temporal.source,
       namespace: config.temporal.namespace,
       task_queue: config.temporal.taskQueue,
       tracing: telemetry.exporting ? 'exporting' : telemetry.enabled ? 'local only' : 'disabled',

@@ -32,20 +32,32 @@ export class TranslateActivities implements TranslateActivitiesContract {
     const url = `${this.client.baseUrl}${path}?name=${encodeURIComponent(name)}`;
     const signal = activitySignal();
     let res: Response;
+    let body: string;
     try {
       res = await this.client.fetch(url, signal ? { signal } : {});
+      body = await res.text();
     } catch (err) {
+      // A cancelled or timed-out attempt: rethrow the SDK's own reason (a CancelledFailure), so
+      // Temporal records a cancellation instead of a failed attempt to retry.
+      if (signal?.aborted) throw signal.reason;
       // Network errors are retried by the workflow's retry policy.
       throw new Error(`translator unreachable at ${this.client.baseUrl}${path}: ${(err as Error).message}`, { cause: err });
     }
-    const body = await res.text();
     if (res.ok) return body;
     const message = `translator answered ${res.status} for ${path} (name ${JSON.stringify(name)}): ${body.slice(0, 200)}`;
-    if (res.status >= 400 && res.status < 500) {
+    if (isRejection(res.status)) {
       throw ApplicationFailure.create({ type: TRANSLATOR_REJECTED, message, nonRetryable: true, details: [res.status] });
     }
     throw ApplicationFailure.create({ type: TRANSLATOR_UNAVAILABLE, message, details: [res.status] });
   }
+}
+
+/**
+ * A 4xx refuses the name itself, so retrying cannot help; except 408 (request timeout) and
+ * 429 (too many requests), which say "not now" and are retried like a 5xx.
+ */
+export function isRejection(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
 /** The activity's cancellation signal when running inside an activity, so a cancelled or timed-out attempt aborts its request. */

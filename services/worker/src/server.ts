@@ -1,6 +1,5 @@
 // Wires the worker: Temporal runtime (Core metrics, logs), connection, Worker,
 // a small HTTP server for health and prom-client, and graceful shutdown.
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
 import {
@@ -14,10 +13,9 @@ import {
   installShutdown,
   listen,
   requireFiles,
-  temporalConnectionOptions,
-  temporalFiles,
   type Logger,
 } from '@greeter/shared';
+import { temporalConnectionOptions, temporalFiles } from '@greeter/shared/temporal';
 import type { Telemetry } from '@greeter/shared/telemetry';
 import { createActivities } from './activities';
 import { readConfig, type WorkerConfig } from './config';
@@ -46,7 +44,7 @@ function installRuntime(config: WorkerConfig, log: Logger): void {
 
 /** Connects to Temporal, retrying with backoff: in a cluster the server may start after the worker. */
 async function connect(config: WorkerConfig, log: Logger, readiness: Readiness, stopping: () => boolean): Promise<NativeConnection> {
-  const options = temporalConnectionOptions(config.temporal, (p) => readFileSync(p));
+  const options = temporalConnectionOptions(config.temporal);
   for (let attempt = 1, delay = 500; ; attempt++, delay = Math.min(delay * 2, 10_000)) {
     try {
       return await NativeConnection.connect(options);
@@ -83,7 +81,7 @@ export async function run(telemetry: Telemetry): Promise<void> {
   // Filled in as start-up progresses; shutdown may arrive at any point of it.
   const state: { worker?: Worker; connection?: NativeConnection; running?: Promise<void> } = {};
 
-  installShutdown({
+  const { shutdown } = installShutdown({
     log,
     // Temporal's grace time for in-flight activities, plus room to flush telemetry.
     timeoutMs: config.shutdownGraceMs + 10_000,
@@ -130,17 +128,18 @@ export async function run(telemetry: Telemetry): Promise<void> {
   state.worker = w;
   readiness.setCheck(() => (w.getState() === 'RUNNING' ? undefined : `worker ${w.getState().toLowerCase()}`));
   readiness.setReady();
-  // Resolves when a requested shutdown has drained; a worker that stops on its own takes the process down.
+  // Resolves when a requested shutdown has drained. A worker that stops on its own takes the
+  // process down through the same steps (connection closed, telemetry flushed), exiting 1.
   state.running = w.run().then(
     () => {
       if (!stopping) {
         log.error('worker stopped unexpectedly');
-        process.exit(1);
+        void shutdown('worker stopped unexpectedly', 1);
       }
     },
     (err: unknown) => {
       log.fatal(errorFields(err), 'worker failed');
-      process.exit(1);
+      void shutdown('worker failed', 1);
     },
   );
   log.info(
@@ -148,6 +147,7 @@ export async function run(telemetry: Telemetry): Promise<void> {
       http: http.url,
       core_metrics: `http://${config.host}:${config.coreMetricsPort}/metrics`,
       temporal: config.temporal.address,
+      temporal_config: config.temporal.source,
       namespace: config.temporal.namespace,
       task_queue: config.temporal.taskQueue,
       translator: config.translatorUrl,

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { TranslateActivities } from '../src/activities';
 import { TRANSLATOR_REJECTED, TRANSLATOR_UNAVAILABLE } from '../src/errors';
@@ -21,7 +21,7 @@ async function startTranslator(env: Record<string, string> = {}): Promise<{ proc
   // Keep reading stdout for the child's whole life: a closed or full pipe would block
   // its synchronous log writes (pino) and with them its shutdown.
   let buffered = '';
-  proc.stdout!.on('data', (chunk: Buffer) => (buffered += String(chunk)));
+  proc.stdout.on('data', (chunk: Buffer) => (buffered += String(chunk)));
   for (let i = 0; i < 100; i++) {
     const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(buffered);
     if (m) return { proc, url: m[1] as string };
@@ -39,12 +39,18 @@ async function stop(proc: ChildProcess): Promise<void> {
 
 let healthy: { proc: ChildProcess; url: string };
 let broken: { proc: ChildProcess; url: string };
+let slow: { proc: ChildProcess; url: string };
 
 before(async () => {
-  [healthy, broken] = await Promise.all([startTranslator(), startTranslator({ TRANSLATOR_FAILURE_RATE: '1' })]);
+  [healthy, broken, slow] = await Promise.all([
+    startTranslator(),
+    startTranslator({ TRANSLATOR_FAILURE_RATE: '1' }),
+    // Slow enough that a test cancels the attempt long before the answer; short grace so it stops quickly.
+    startTranslator({ TRANSLATOR_LATENCY_MS: '30000', SHUTDOWN_GRACE_MS: '100' }),
+  ]);
 });
 after(async () => {
-  await Promise.all([stop(healthy.proc), stop(broken.proc)]);
+  await Promise.all([stop(healthy.proc), stop(broken.proc), stop(slow.proc)]);
 });
 
 const run = <T>(fn: () => Promise<T>) => new MockActivityEnvironment().run(fn);
@@ -92,5 +98,18 @@ describe('TranslateActivities against a real translator', () => {
       run(() => a.greetInSpanish('Maria')),
       /translator unreachable at http:\/\/127\.0\.0\.1:1\/get-spanish-greeting/,
     );
+  });
+
+  test("a cancelled attempt aborts its request and surfaces as the SDK's CancelledFailure, not as a failure", async () => {
+    const a = new TranslateActivities({ baseUrl: slow.url, fetch });
+    const env = new MockActivityEnvironment();
+    const attempt = env.run(() => a.greetInSpanish('Maria'));
+    // Cancel once the request is on the wire (the translator holds it for 30 s).
+    await new Promise((r) => setTimeout(r, 300));
+    env.cancel();
+    await assert.rejects(attempt, (err: unknown) => {
+      assert.ok(err instanceof CancelledFailure, `expected CancelledFailure, got ${(err as Error)?.constructor?.name}: ${String(err)}`);
+      return true;
+    });
   });
 });

@@ -38,14 +38,14 @@ type Script = (path: string, name: string, attempt: number) => { status: number;
 function scriptedFetch(script: Script): { fetch: FetchFn; calls: string[] } {
   const calls: string[] = [];
   const attempts = new Map<string, number>();
-  const fetch: FetchFn = async (input) => {
+  const fetch: FetchFn = (input) => {
     const url = new URL(input);
     const name = url.searchParams.get('name') ?? '';
     const n = (attempts.get(url.pathname) ?? 0) + 1;
     attempts.set(url.pathname, n);
     calls.push(`${url.pathname}#${n}`);
     const { status, body } = script(url.pathname, name, n);
-    return new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    return Promise.resolve(new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } }));
   };
   return { fetch, calls };
 }
@@ -117,5 +117,26 @@ describe('GreetSomeone', () => {
       '/get-spanish-farewell#2',
       '/get-spanish-farewell#3',
     ]);
+  });
+
+  for (const status of [408, 429]) {
+    test(`a translator ${status} ("not now", not "bad name") is retried until it succeeds`, async () => {
+      const busy: Script = (path, name, attempt) =>
+        path.includes('greeting') && attempt === 1 ? { status, body: 'try again later' } : happy(path, name, attempt);
+      const r = await runGreeting(busy, 'Eva');
+      assert.equal(r.error, undefined, `expected success, got ${String(r.error)}`);
+      assert.equal(r.result, '¡Hola, Eva!\n¡Adiós, Eva!');
+      assert.deepEqual(r.calls, ['/get-spanish-greeting#1', '/get-spanish-greeting#2', '/get-spanish-farewell#1']);
+    });
+  }
+
+  test('the other 4xx answers are final', async () => {
+    for (const status of [401, 403, 404, 413, 422]) {
+      const r = await runGreeting((path, name) => (path.includes('greeting') ? { status, body: 'no' } : happy(path, name, 1)), 'x');
+      const app = (r.error as { cause?: { cause?: unknown } } | undefined)?.cause?.cause;
+      assert.ok(app instanceof ApplicationFailure, `${status}: expected an ApplicationFailure, got ${String(r.error)}`);
+      assert.equal(app.type, TRANSLATOR_REJECTED, `${status}`);
+      assert.deepEqual(r.calls, ['/get-spanish-greeting#1'], `${status}: one attempt only`);
+    }
   });
 });
