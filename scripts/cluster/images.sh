@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the images the local cluster runs with buildah (no daemon, no registry) and imports
 # them into the node's containerd.
-#   scripts/cluster/images.sh system   pause, CoreDNS, metrics-server, kube-state-metrics
+#   scripts/cluster/images.sh system   pause, CoreDNS, metrics-server, kube-state-metrics,
+#                                      greeter's external-metrics adapter
 #   scripts/cluster/images.sh app      greeter's three images from the project's Dockerfile, plus
 #                                      the stand-ins they need (node:24-slim base, Temporal dev
 #                                      server, Jaeger, Prometheus)
@@ -31,7 +32,7 @@ die() {
 bah() { buildah --root "$IMAGES/storage" --runroot "$IMAGES/run" --storage-driver overlay "$@"; }
 
 # cluster.sh has found the tools already; run on its own, find (or build) them here.
-if [[ -z "${GREETER_K8S_BIN:-}" ]]; then eval "$(bash "$HERE/tools.sh")"; fi
+if [[ -z "${GREETER_K8S_BIN:-}" || -z "${GREETER_EXTERNAL_METRICS:-}" ]]; then eval "$(bash "$HERE/tools.sh")"; fi
 # Run through `npm run cluster` the toolchain is on PATH already; on its own, bootstrap it.
 command -v temporal >/dev/null 2>&1 && command -v jaeger >/dev/null 2>&1 || eval "$(bash "$ROOT/scripts/bootstrap.sh" --env 2>/dev/null)"
 mkdir -p "$IMAGES" "$STATE/images"
@@ -140,8 +141,12 @@ system_images() {
   binary_image registry.k8s.io/coredns/coredns:v1.12.4 "$GREETER_COREDNS" /coredns '["/coredns"]' scratch
   binary_image registry.k8s.io/metrics-server/metrics-server:v0.8.0 "$GREETER_METRICS_SERVER" /metrics-server '["/metrics-server"]' scratch
   binary_image registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.15.0 "$GREETER_KSM" /kube-state-metrics '["/kube-state-metrics"]' scratch
+  # greeter's own External metrics adapter (k8s/local/external-metrics.yaml). A fixed tag: a new
+  # build replaces the image, and a running pod picks it up with a rollout restart.
+  binary_image docker.io/greeter-local/external-metrics:dev "$GREETER_EXTERNAL_METRICS" /external-metrics '["/external-metrics"]' scratch
   for i in registry.k8s.io/pause:3.10 registry.k8s.io/coredns/coredns:v1.12.4 \
-    registry.k8s.io/metrics-server/metrics-server:v0.8.0 registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.15.0; do
+    registry.k8s.io/metrics-server/metrics-server:v0.8.0 registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.15.0 \
+    docker.io/greeter-local/external-metrics:dev; do
     import "$i"
   done
 }

@@ -24,11 +24,18 @@ MS_DIR="$CACHE/metrics-server-$METRICS_SERVER_VERSION"
 KSM_DIR="$CACHE/kube-state-metrics-$KSM_VERSION"
 PAUSE_DIR="$CACHE/pause-3.10"
 PROM_DIR="$CACHE/prometheus-$PROMETHEUS_MODULE_VERSION"
+# src_hash DIR: 12 hex digits of a sha256 over a local Go module's go.mod, go.sum and non-test
+# .go files (names included): its cache key, so an edit rebuilds it and nothing else does.
+src_hash() { (cd "$1" && sha256sum go.mod go.sum *.go | grep -v '_test\.go$' | sha256sum | cut -c1-12); }
+# greeter's own External metrics adapter (k8s/local/external-metrics.yaml), a module in this repo.
+EM_SRC="$HERE/external-metrics"
+EM_DIR="$CACHE/external-metrics-$(src_hash "$EM_SRC")"
 
 if [[ "${1:-}" == --report ]]; then
   for entry in "kubernetes $KUBERNETES_VERSION:$K8S_DIR/bin/kubelet" "coredns $COREDNS_VERSION:$COREDNS_DIR/coredns" \
     "metrics-server $METRICS_SERVER_VERSION:$MS_DIR/metrics-server" "kube-state-metrics $KSM_VERSION:$KSM_DIR/kube-state-metrics" \
-    "prometheus (module $PROMETHEUS_MODULE_VERSION):$PROM_DIR/prometheus" "pause:$PAUSE_DIR/pause"; do
+    "prometheus (module $PROMETHEUS_MODULE_VERSION):$PROM_DIR/prometheus" "pause:$PAUSE_DIR/pause" \
+    "external-metrics (scripts/cluster/external-metrics):$EM_DIR/external-metrics"; do
     if [[ -x "${entry#*:}" ]]; then say "${entry%%:*}: cached at $(dirname "${entry#*:}")"; else say "${entry%%:*}: not built yet (npm run cluster -- up builds it)"; fi
   done
   exit 0
@@ -64,6 +71,24 @@ go_module_tool() {
   say "$name: built in $((SECONDS - started))s"
 }
 
+# local_module_tool DIR NAME SRC: builds the Go module in SRC (part of this repo, go.sum pinned)
+# into DIR, which is $CACHE/NAME-<src_hash>; builds of older sources ($CACHE/NAME-*) are removed.
+local_module_tool() {
+  local dir=$1 name=$2 src=$3 started=$SECONDS old
+  if [[ -x "$dir/$name" ]]; then say "$name: cached at $dir"; return; fi
+  say "$name: building $src (after each change to it) ..."
+  mkdir -p "$dir"
+  (
+    cd "$src"
+    # -mod=readonly: the committed go.mod/go.sum decide every version; no VCS stamp, so the
+    # binary depends only on the hashed sources.
+    CGO_ENABLED=0 go build -mod=readonly -buildvcs=false -trimpath -ldflags '-s -w' -o "$dir/$name.partial" . >&2
+    mv "$dir/$name.partial" "$dir/$name"
+  )
+  for old in "$CACHE/$name"-*; do [[ ! -d "$old" || "$old" == "$dir" ]] || rm -rf "$old"; done
+  say "$name: built in $((SECONDS - started))s"
+}
+
 if [[ -x "$K8S_DIR/bin/kubelet" && -x "$K8S_DIR/bin/kubectl" ]]; then
   say "kubernetes $KUBERNETES_VERSION: cached at $K8S_DIR/bin"
 else
@@ -94,6 +119,7 @@ fi
 go_module_tool "$MS_DIR" metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server "sigs.k8s.io/metrics-server@$METRICS_SERVER_VERSION"
 go_module_tool "$PROM_DIR" prometheus github.com/prometheus/prometheus/cmd/prometheus "github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION"
 go_module_tool "$KSM_DIR" kube-state-metrics k8s.io/kube-state-metrics/v2 "k8s.io/kube-state-metrics/v2@$KSM_VERSION"
+local_module_tool "$EM_DIR" external-metrics "$EM_SRC"
 
 if [[ -x "$PAUSE_DIR/pause" ]]; then
   say "pause: cached at $PAUSE_DIR"
@@ -111,3 +137,4 @@ printf 'export GREETER_METRICS_SERVER=%q\n' "$MS_DIR/metrics-server"
 printf 'export GREETER_KSM=%q\n' "$KSM_DIR/kube-state-metrics"
 printf 'export GREETER_PAUSE=%q\n' "$PAUSE_DIR/pause"
 printf 'export GREETER_PROMETHEUS=%q\n' "$PROM_DIR/prometheus"
+printf 'export GREETER_EXTERNAL_METRICS=%q\n' "$EM_DIR/external-metrics"

@@ -111,6 +111,58 @@ describe('greeter on the cluster', { timeout: 900_000 }, () => {
     t.diagnostic(`${targets.length} targets up; ${allTargets().length} panel queries answered`);
   });
 
+  it("evaluates the chart's alert rules in the in-cluster Prometheus, none failing", async (t) => {
+    const r = await prom.api<{ groups: { rules: { name: string; health: string; lastError?: string }[] }[] }>('/api/v1/rules');
+    const rules = r.data.groups.flatMap((g) => g.rules);
+    assert.ok(rules.length >= 10, `expected greeter's alert rules in Prometheus, got ${rules.length}`);
+    assert.deepEqual(
+      rules.filter((x) => x.health === 'err').map((x) => `${x.name}: ${x.lastError}`),
+      [],
+      'rules the in-cluster Prometheus fails to evaluate',
+    );
+    t.diagnostic(`${rules.length} alert rules loaded`);
+  });
+
+  it('serves both Temporal autoscaling signals as External metrics, and the worker HPA reads them', async (t) => {
+    const hpa = JSON.parse(kubectl('-n', NS, 'get', 'hpa', WORKER, '-o', 'json')) as {
+      spec: { metrics: { type: string; external?: { metric: { name: string; selector?: { matchLabels?: Record<string, string> } } } }[] };
+    };
+    const external = hpa.spec.metrics.filter((m) => m.type === 'External').map((m) => m.external!);
+    assert.deepEqual(
+      external.map((e) => e.metric.name).sort(),
+      ['greeter_slot_utilization', 'greeter_task_queue_backlog'],
+      'the local profile scales on slot utilization and backlog',
+    );
+    const values: string[] = [];
+    for (const e of external) {
+      const selector = Object.entries(e.metric.selector?.matchLabels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      const raw = kubectl(
+        'get',
+        '--raw',
+        `/apis/external.metrics.k8s.io/v1beta1/namespaces/${NS}/${e.metric.name}?labelSelector=${encodeURIComponent(selector)}`,
+      );
+      const list = JSON.parse(raw) as { items: { metricName: string; value: string }[] };
+      assert.equal(list.items.length, 1, `${e.metric.name}: expected one value, got ${raw}`);
+      values.push(`${e.metric.name}=${list.items[0]?.value}`);
+    }
+    // The HPA controller has fetched them (a metric it cannot read would show up as ScalingActive=False).
+    await until(
+      'the HPA reports current values for both External metrics',
+      120_000,
+      () => {
+        const status = JSON.parse(kubectl('-n', NS, 'get', 'hpa', WORKER, '-o', 'json')) as {
+          status: { currentMetrics?: { type: string }[]; conditions?: { type: string; status: string; message: string }[] };
+        };
+        const active = status.status.conditions?.find((c) => c.type === 'ScalingActive');
+        return (status.status.currentMetrics ?? []).filter((m) => m.type === 'External').length === 2 && active?.status === 'True';
+      },
+      5_000,
+    );
+    t.diagnostic(`external metrics: ${values.join(', ')}`);
+  });
+
   it('rolls the worker to a changed image with helm upgrade while greetings keep completing', async (t) => {
     // A changed image: the same build with one more label, so its id differs from :dev.
     execFileSync('bash', [path.join(ROOT, 'scripts', 'cluster', 'images.sh'), 'variant', 'greeter-worker', UPGRADE_TAG], {
