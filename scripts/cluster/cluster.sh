@@ -360,7 +360,7 @@ node_container_pids() {
     [[ -d "$p" ]] && find "$p" -name cgroup.procs -exec cat {} + 2>/dev/null
   done
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "containerd-shim.*-address $CTR_SOCK" && basename "$p"
+    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q -- "containerd-shim.*-address $CTR_SOCK" && basename "$p"
   done
   true
 }
