@@ -7,12 +7,11 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { ROOT, serviceMain, WORKFLOW_BUNDLE } from '@greeter/scripts/devstack';
+import { freePort, ROOT, serviceMain, WORKFLOW_BUNDLE } from '@greeter/scripts/devstack';
 
 const entry = serviceMain;
 const CLI = path.join(ROOT, 'services', 'starter', 'dist', 'src', 'cli.js');
@@ -21,14 +20,6 @@ const NAMESPACE = 'profile-ns';
 const dir = mkdtempSync(path.join(tmpdir(), 'greeter-profile-'));
 const TOML = path.join(dir, 'temporal.toml');
 const TASK_QUEUE = `profile-${randomUUID()}`;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 interface Proc {
   child: ChildProcess;
