@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile, type ConfigDataSource } from '@temporalio/envconfig';
 import { HOST_PORT, isHostPort, raw, type Env, type EnvReader } from './config';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './contract';
+import type { Logger } from './log';
 
 /** Greeter's own names before the standard ones; set, they stop start-up instead of being ignored. */
 export const RENAMED_TEMPORAL_VARIABLES: Readonly<Record<string, string>> = {
@@ -163,4 +164,70 @@ export function temporalConnectionOptions(cfg: TemporalConfig): TemporalConnecti
   if (c.metadata !== undefined && Object.keys(c.metadata).length > 0) opts.metadata = c.metadata as Record<string, string>;
   if (c.tls !== undefined && c.tls !== null) opts.tls = c.tls;
   return opts;
+}
+
+/** What a reachability probe needs of a connection: @temporalio/client's Connection and the worker's NativeConnection both have it. */
+export interface ProbeableConnection {
+  withDeadline<R>(deadline: number | Date, fn: () => Promise<R>): Promise<R>;
+  workflowService: { getSystemInfo(request: Record<string, never>): Promise<unknown> };
+}
+
+export interface TemporalWatch {
+  /** Why Temporal is not usable right now (from the last probe), or undefined while it answers. */
+  problem(): string | undefined;
+  /** Probes now and resolves with the result (a probe already under way is awaited instead). */
+  check(): Promise<string | undefined>;
+  /** Probes every `everyMs` from now on, in the background. */
+  start(): void;
+  stop(): void;
+}
+
+/**
+ * Watches whether the Temporal frontend answers (GetSystemInfo within `timeoutMs`), so that
+ * readiness probes read a cached answer instead of calling Temporal; each change is logged once.
+ */
+export function watchTemporal(opts: {
+  connection: ProbeableConnection;
+  address: string;
+  timeoutMs: number;
+  everyMs: number;
+  log: Logger;
+}): TemporalWatch {
+  const { connection, address, log } = opts;
+  let problem: string | undefined = 'Temporal not checked yet';
+  let logged: string | undefined;
+  let running: Promise<string | undefined> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const probe = async (): Promise<string | undefined> => {
+    try {
+      await connection.withDeadline(Date.now() + opts.timeoutMs, () => connection.workflowService.getSystemInfo({}));
+      return undefined;
+    } catch (err) {
+      return `Temporal unreachable at ${address}: ${(err as Error).message}`;
+    }
+  };
+  const check = () => {
+    running ??= probe().then((p) => {
+      running = undefined;
+      problem = p;
+      if (p !== logged) {
+        if (p) log.warn({ temporal: address, problem: p }, 'Temporal unreachable: not ready');
+        else log.info({ temporal: address }, 'Temporal reachable: ready');
+        logged = p;
+      }
+      return p;
+    });
+    return running;
+  };
+  return {
+    problem: () => problem,
+    check,
+    start() {
+      timer ??= setInterval(() => void check(), opts.everyMs);
+      timer.unref();
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
 }

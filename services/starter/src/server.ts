@@ -9,11 +9,11 @@ import {
   listen,
   requireFiles,
 } from '@greeter/shared';
-import { temporalFiles } from '@greeter/shared/temporal';
+import { temporalFiles, watchTemporal } from '@greeter/shared/temporal';
 import type { Telemetry } from '@greeter/shared/telemetry';
 import { createStarterApp } from './app';
 import { readConfig } from './config';
-import { createClient, temporalReachable } from './temporal';
+import { createClient } from './temporal';
 
 export async function run(telemetry: Telemetry): Promise<void> {
   const config = readConfig();
@@ -36,7 +36,13 @@ export async function run(telemetry: Telemetry): Promise<void> {
 
   // The SIGTERM handler comes before the first Temporal check, which can take up to
   // STARTER_RPC_TIMEOUT_MS: a pod stopped during start-up drains instead of being killed.
-  let timer: NodeJS.Timeout | undefined = undefined;
+  const temporal = watchTemporal({
+    connection: client.connection,
+    address: config.temporal.address,
+    timeoutMs: config.rpcTimeoutMs,
+    everyMs: 2_000,
+    log,
+  });
   installShutdown({
     log,
     timeoutMs: config.shutdownDelayMs + config.shutdownGraceMs + 5_000,
@@ -45,7 +51,7 @@ export async function run(telemetry: Telemetry): Promise<void> {
       {
         name: 'temporal',
         run: () => {
-          clearInterval(timer);
+          temporal.stop();
           return client.connection.close();
         },
       },
@@ -54,21 +60,10 @@ export async function run(telemetry: Telemetry): Promise<void> {
   });
 
   // Ready only while Temporal answers; checked in the background so probes stay cheap.
-  let lastProblem: string | undefined = 'Temporal not checked yet';
-  let lastLogged: string | undefined;
-  const check = async () => {
-    lastProblem = await temporalReachable(client, config.rpcTimeoutMs);
-    if (lastProblem !== lastLogged) {
-      if (lastProblem) log.warn({ temporal: config.temporal.address, problem: lastProblem }, 'not ready');
-      else log.info({ temporal: config.temporal.address }, 'Temporal reachable: ready');
-      lastLogged = lastProblem;
-    }
-  };
-  await check();
+  await temporal.check();
   if (readiness.isDraining) return;
-  timer = setInterval(() => void check(), 2_000);
-  timer.unref();
-  readiness.setCheck(() => lastProblem);
+  temporal.start();
+  readiness.setCheck(() => temporal.problem());
   readiness.setReady();
 
   log.info(

@@ -13,13 +13,3 @@ export function createClient(cfg: TemporalConfig, telemetry: Telemetry): Client 
     plugins: [new OpenTelemetryPlugin({ resource: telemetry.resource, spanProcessor: telemetry.spanProcessor })],
   });
 }
-
-/** Whether Temporal answers at all, within the deadline. */
-export async function temporalReachable(client: Client, timeoutMs: number): Promise<string | undefined> {
-  try {
-    await client.connection.withDeadline(Date.now() + timeoutMs, () => client.workflowService.getSystemInfo({}));
-    return undefined;
-  } catch (err) {
-    return `Temporal unreachable: ${(err as Error).message}`;
-  }
-}

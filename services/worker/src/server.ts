@@ -15,10 +15,11 @@ import {
   requireFiles,
   type Logger,
 } from '@greeter/shared';
-import { temporalConnectionOptions, temporalFiles } from '@greeter/shared/temporal';
+import { temporalConnectionOptions, temporalFiles, watchTemporal, type TemporalWatch } from '@greeter/shared/temporal';
 import type { Telemetry } from '@greeter/shared/telemetry';
 import { createActivities } from './activities';
 import { readConfig, type WorkerConfig } from './config';
+import { workerProblem } from './health';
 import { otelPlugin } from './tracing';
 
 const TEMPORAL_LEVELS: Record<WorkerConfig['logLevel'], TemporalLogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
@@ -79,7 +80,7 @@ export async function run(telemetry: Telemetry): Promise<void> {
 
   let stopping = false;
   // Filled in as start-up progresses; shutdown may arrive at any point of it.
-  const state: { worker?: Worker; connection?: NativeConnection; running?: Promise<void> } = {};
+  const state: { worker?: Worker; connection?: NativeConnection; temporal?: TemporalWatch; running?: Promise<void> } = {};
 
   const { shutdown } = installShutdown({
     log,
@@ -100,7 +101,13 @@ export async function run(telemetry: Telemetry): Promise<void> {
           await state.running;
         },
       },
-      { name: 'connection', run: () => state.connection?.close() },
+      {
+        name: 'connection',
+        run: () => {
+          state.temporal?.stop();
+          return state.connection?.close();
+        },
+      },
       { name: 'telemetry', run: () => telemetry.shutdown() },
       { name: 'http', run: () => http.close(1_000) },
     ],
@@ -126,7 +133,12 @@ export async function run(telemetry: Telemetry): Promise<void> {
     shutdownGraceTime: config.shutdownGraceMs,
   });
   state.worker = w;
-  readiness.setCheck(() => (w.getState() === 'RUNNING' ? undefined : `worker ${w.getState().toLowerCase()}`));
+  // Liveness (/healthz) never looks at Temporal: an outage must not restart every worker.
+  const temporal = watchTemporal({ connection, address: config.temporal.address, timeoutMs: 5_000, everyMs: 2_000, log });
+  state.temporal = temporal;
+  void temporal.check();
+  temporal.start();
+  readiness.setCheck(() => workerProblem(w.getStatus()) ?? temporal.problem());
   readiness.setReady();
   // Resolves when a requested shutdown has drained. A worker that stops on its own takes the
   // process down through the same steps (connection closed, telemetry flushed), exiting 1.
