@@ -2,7 +2,7 @@
 // request-duration metrics with exemplars, /healthz, /readyz, /metrics, and a
 // server that drains in-flight requests on shutdown.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Router } from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from './log';
@@ -88,6 +88,48 @@ function routeLabel(ctx: Koa.Context): string {
   return typeof matched === 'string' ? matched : UNMATCHED_ROUTE;
 }
 
+/**
+ * How much, and how long, a connection closed after an answer keeps reading a body nobody
+ * wanted (a 413, a 415, a body on a GET) before it is destroyed.
+ */
+export const LINGER = { bytes: 16 * 1024 * 1024, ms: 5_000 };
+
+function hasUnreadBody(req: http.IncomingMessage): boolean {
+  if (req.complete) return false;
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+/**
+ * Answers a request whose body was not (fully) read with `Connection: close` and closes the
+ * connection gracefully. Node destroys the socket right after such an answer; the kernel then
+ * answers the body bytes still arriving with a reset, which wipes the answer from a client that
+ * writes its whole body before it reads (many do). Instead the answer and a FIN go out and what
+ * the client still sends is read and dropped, up to LINGER, before the socket is destroyed.
+ */
+function closeAfterAnswer(ctx: Koa.Context): void {
+  ctx.set('Connection', 'close');
+  const { req } = ctx;
+  const socket = req.socket;
+  // Flowing with no listener: the rest of the body is dropped instead of stalling the socket.
+  req.resume();
+  socket.destroySoon = () => lingeringClose(socket);
+}
+
+function lingeringClose(socket: Socket): void {
+  socket.end();
+  const from = socket.bytesRead;
+  const close = () => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  const timer = setTimeout(close, LINGER.ms);
+  timer.unref();
+  socket.on('data', () => {
+    if (socket.bytesRead - from > LINGER.bytes) close();
+  });
+  socket.once('end', close);
+}
+
 /** Creates a Koa app with the shared middleware and ops endpoints; mount the service's router on it. */
 export function createApp(opts: AppOptions): Koa {
   const app = new Koa();
@@ -116,6 +158,7 @@ export function createApp(opts: AppOptions): Koa {
         ctx.body = opts.jsonErrors ? { error: message } : message;
       }
     } finally {
+      if (hasUnreadBody(ctx.req)) closeAfterAnswer(ctx);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = routeLabel(ctx);
       if (!OPS_PATHS.has(ctx.path)) {
