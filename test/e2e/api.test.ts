@@ -4,12 +4,21 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
+import { Contract } from '../support/openapi';
 import { logTails, postGreeting, startTestStack } from '../support/stack';
 
 type TestStack = Awaited<ReturnType<typeof startTestStack>>;
 let stack: TestStack;
 let api: string;
 let client: Client;
+
+const contract = new Contract('starter');
+/** POST /greetings; every answer must also match the starter's OpenAPI document. */
+async function post(...args: Parameters<typeof postGreeting>): ReturnType<typeof postGreeting> {
+  const r = await postGreeting(...args);
+  contract.check('POST', '/greetings', r);
+  return r;
+}
 
 before(async () => {
   stack = await startTestStack('api', { workers: 1 });
@@ -29,7 +38,7 @@ async function countGreetings(): Promise<number> {
 
 describe('POST /greetings', () => {
   test('Maria gets the exact greeting and farewell, with workflow and trace ids', async () => {
-    const r = await postGreeting(api, { name: 'Maria' });
+    const r = await post(api, { name: 'Maria' });
     assert.equal(r.status, 200, `${JSON.stringify(r.body)}\n${logTails(stack.runDir)}`);
     assert.equal(r.body.result, '¡Hola, Maria!\n¡Adiós, Maria!');
     assert.equal(r.body.greeting, '¡Hola, Maria!');
@@ -44,7 +53,7 @@ describe('POST /greetings', () => {
 
   test('50 concurrent distinct names all come back correct', async () => {
     const names = Array.from({ length: 50 }, (_, i) => `Persona ${i} ${['María', '李', '🙂', "O'Neil", 'a&b'][i % 5]}`);
-    const answers = await Promise.all(names.map((name) => postGreeting(api, { name })));
+    const answers = await Promise.all(names.map((name) => post(api, { name })));
     answers.forEach((r, i) => {
       assert.equal(r.status, 200, `greeting ${i}: ${JSON.stringify(r.body)}`);
       assert.equal(r.body.result, `¡Hola, ${names[i]}!\n¡Adiós, ${names[i]}!`);
@@ -54,9 +63,9 @@ describe('POST /greetings', () => {
 
   test('a client-supplied workflowId is idempotent: a repeat starts nothing new', async () => {
     const workflowId = `idem-${randomUUID()}`;
-    const first = await postGreeting(api, { name: 'Lucía', workflowId });
+    const first = await post(api, { name: 'Lucía', workflowId });
     assert.equal(first.status, 200, JSON.stringify(first.body));
-    const second = await postGreeting(api, { name: 'Lucía', workflowId });
+    const second = await post(api, { name: 'Lucía', workflowId });
     assert.equal(second.status, 200, JSON.stringify(second.body));
     assert.equal(second.body.result, '¡Hola, Lucía!\n¡Adiós, Lucía!');
     assert.equal(second.body.runId, first.body.runId, 'same run answered twice');
@@ -67,15 +76,15 @@ describe('POST /greetings', () => {
 
   test('concurrent repeats of one workflowId join the same run', async () => {
     const workflowId = `idem-${randomUUID()}`;
-    const answers = await Promise.all(Array.from({ length: 5 }, () => postGreeting(api, { name: 'Pablo', workflowId })));
+    const answers = await Promise.all(Array.from({ length: 5 }, () => post(api, { name: 'Pablo', workflowId })));
     for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
     assert.equal(new Set(answers.map((a) => a.body.runId)).size, 1);
   });
 
   test('reusing a workflowId for another name is a 409 conflict, not the old result', async () => {
     const workflowId = `idem-${randomUUID()}`;
-    assert.equal((await postGreeting(api, { name: 'Elena', workflowId })).status, 200);
-    const r = await postGreeting(api, { name: 'Sofía', workflowId });
+    assert.equal((await post(api, { name: 'Elena', workflowId })).status, 200);
+    const r = await post(api, { name: 'Sofía', workflowId });
     assert.equal(r.status, 409, JSON.stringify(r.body));
     assert.match(String(r.body.error), /already used for the name "Elena"/);
   });
@@ -119,7 +128,7 @@ describe('bad input is refused before any workflow starts', () => {
   test('each bad request gets its 4xx JSON error and the workflow count does not move', async () => {
     const before = await countGreetings();
     for (const c of cases) {
-      const r = await postGreeting(api, c.body, {
+      const r = await post(api, c.body, {
         ...(c.raw !== undefined && { raw: c.raw }),
         ...(c.contentType && { contentType: c.contentType }),
       });
@@ -145,7 +154,7 @@ describe('failures map to HTTP statuses', () => {
     await translator.stop();
     try {
       const workflowId = `fail-${randomUUID()}`;
-      const pending = postGreeting(api, { name: 'Maria', workflowId });
+      const pending = post(api, { name: 'Maria', workflowId });
       const handle = client.workflow.getHandle(workflowId);
       for (let i = 0; i < 50; i++) {
         try {
@@ -164,7 +173,7 @@ describe('failures map to HTTP statuses', () => {
       translator.start();
       await new Promise((r) => setTimeout(r, 1_000));
     }
-    const again = await postGreeting(api, { name: 'Maria' });
+    const again = await post(api, { name: 'Maria' });
     assert.equal(again.status, 200, `translator back: ${JSON.stringify(again.body)}`);
   });
 });

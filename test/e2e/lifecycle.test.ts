@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT, serviceMain as main, startService, type ServiceName } from '@greeter/scripts/devstack';
+import { Contract } from '../support/openapi';
 import { activitySlotsUsed, eventually, logTails, postGreeting, startTestStack } from '../support/stack';
 
 /** Runs a service with an env and returns how it ended (it must end by itself). */
@@ -102,6 +103,7 @@ describe('starter without Temporal', () => {
       assert.match(JSON.stringify(await ready.json()), /Temporal unreachable/);
       const r = await postGreeting(base, { name: 'Maria' });
       assert.equal(r.status, 503, JSON.stringify(r.body));
+      new Contract('starter').check('POST', '/greetings', r);
       assert.match(String(r.body.error), /Temporal is unreachable/);
     } finally {
       assert.equal(await svc.proc.stop(), 0, `starter should exit 0 on SIGTERM; output: ${svc.proc.output()}`);
@@ -159,6 +161,7 @@ describe('with the stack running', () => {
     try {
       const r = await postGreeting(svc.base, { name: 'Paciencia' });
       assert.equal(r.status, 504, JSON.stringify(r.body));
+      new Contract('starter').check('POST', '/greetings', r);
       assert.match(String(r.body.error), /no result within 300 ms; the workflow is still running/);
       // The workflow goes on: the main starter, given the same id, joins it and gets the result.
       const joined = await postGreeting(api, { name: 'Paciencia', workflowId: String(r.body.workflowId) });

@@ -72,9 +72,11 @@ export interface AppOptions {
   readiness: Readiness;
   /** JSON error bodies ({"error": ...}) instead of text/plain. */
   jsonErrors: boolean;
+  /** The service's OpenAPI document, served at GET /openapi.json. */
+  openapi?: object;
 }
 
-const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
 
 /** What a request that matched no route template is labelled: raw paths would make the series unbounded. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -185,15 +187,39 @@ export function createApp(opts: AppOptions): Koa {
     ctx.type = registry.contentType;
     ctx.body = await registry.metrics();
   });
+  const { openapi } = opts;
+  if (openapi) {
+    ops.get('/openapi.json', (ctx) => {
+      ctx.body = openapi;
+    });
+  }
   app.use(ops.routes());
-  app.use(ops.allowedMethods());
+  app.use(allowedMethods(ops));
   return app;
 }
 
 /** Mounts a router with 405 for known paths and wrong methods. */
 export function mountRouter(app: Koa, router: Router): void {
   app.use(router.routes());
-  app.use(router.allowedMethods({ throw: false }));
+  app.use(allowedMethods(router));
+}
+
+/**
+ * 405 with Allow for any method a known path does not serve, and 404 for unknown paths. The
+ * router's own answer to methods it has no verb for (TRACE, CONNECT) would be a 501, which
+ * says the server is at fault.
+ */
+function allowedMethods(router: Router): Koa.Middleware {
+  const inner = router.allowedMethods({ throw: false });
+  return async (ctx, next) => {
+    await inner(ctx as Parameters<typeof inner>[0], next);
+    if (ctx.status !== 501) return;
+    if (ctx.response.get('Allow')) ctx.status = 405;
+    else {
+      ctx.remove('Allow');
+      ctx.status = 404;
+    }
+  };
 }
 
 export interface RunningServer {

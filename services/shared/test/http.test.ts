@@ -3,6 +3,7 @@
 // draining, and a close that lets in-flight requests finish.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { Router } from '@koa/router';
 import { HttpError, Readiness, UNMATCHED_ROUTE, createApp, httpDrainSteps, listen, mountRouter, type RunningServer } from '../src/http';
@@ -69,12 +70,31 @@ describe('HTTP shell (JSON errors)', () => {
     assert.equal((await get('/items/1', { method: 'DELETE' })).status, 405);
   });
 
-  test('the route label is the template or "unmatched": random paths with unknown methods (501) add no series', async () => {
+  test('a method the router has no verb for (TRACE, PROPFIND) is 405 with Allow on a known path, 404 elsewhere: never a 5xx', async () => {
+    // fetch refuses TRACE, so node:http sends these.
+    const send = (method: string, path: string) =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.request(server.url + path, { method }, (res) => resolve(res.resume()));
+        req.on('error', reject).end();
+      });
+    for (const method of ['TRACE', 'PROPFIND']) {
+      for (const path of ['/items/1', '/healthz']) {
+        const r = await send(method, path);
+        assert.equal(r.statusCode, 405, `${method} ${path}`);
+        assert.equal(r.headers.allow, 'HEAD, GET', `${method} ${path}: Allow`);
+      }
+      const unknown = await send(method, '/nope');
+      assert.equal(unknown.statusCode, 404, `${method} /nope`);
+      assert.equal(unknown.headers.allow, undefined);
+    }
+  });
+
+  test('the route label is the template or "unmatched": random paths with unknown methods add no series', async () => {
     const junk = `/scan-${randomUUID()}`;
     assert.equal((await get('/items/42')).status, 200);
     for (const method of ['PROPFIND', 'MKCOL']) {
       const r = await get(`${junk}/${method}`, { method });
-      assert.equal(r.status, 501, `${method} ${junk}: expected 501 Not Implemented, got ${r.status}`);
+      assert.equal(r.status, 404, `${method} ${junk}: expected 404, got ${r.status}`);
     }
     assert.equal((await get(`${junk}/404`)).status, 404);
     const metrics = await (await get('/metrics')).text();
@@ -88,7 +108,7 @@ describe('HTTP shell (JSON errors)', () => {
     );
     assert.ok(routes.has('/items/:id'), `route template missing from ${[...routes].join(', ')}`);
     assert.ok(routes.has(UNMATCHED_ROUTE), `no "${UNMATCHED_ROUTE}" series in ${[...routes].join(', ')}`);
-    assert.match(metrics, /route="unmatched",status_code="501"/);
+    assert.match(metrics, /route="unmatched",status_code="404"/);
   });
 
   test('/healthz, /readyz and /metrics (OpenMetrics) answer, and are not themselves measured', async () => {

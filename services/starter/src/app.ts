@@ -16,6 +16,7 @@ import {
   type AppOptions,
 } from '@greeter/shared';
 import { activeTraceId } from '@greeter/shared/telemetry';
+import openapi from '../openapi.json';
 import { GreetError, greet, type GreetOptions, type GreetRequest } from './greet';
 
 const MAX_WORKFLOW_ID_LENGTH = 200;
@@ -61,7 +62,7 @@ async function readJson(ctx: Koa.Context, limit: number): Promise<unknown> {
 const STATUS: Record<GreetError['kind'], number> = { failed: 502, timeout: 504, unavailable: 503, conflict: 409 };
 
 export function createStarterApp(opts: AppOptions & { client: Client; greet: GreetOptions; maxBodyBytes: number }): Koa {
-  const app = createApp({ ...opts, jsonErrors: true });
+  const app = createApp({ ...opts, jsonErrors: true, openapi });
   const outcomes = new Counter({
     name: 'greeter_greetings_total',
     help: 'Greetings requested through the API, by outcome (completed, failed, timeout, unavailable, conflict, rejected, error)',

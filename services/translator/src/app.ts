@@ -4,6 +4,7 @@ import { Router } from '@koa/router';
 import { HttpError, createApp, mountRouter, validateName, type AppOptions } from '@greeter/shared';
 import type Koa from 'koa';
 import { Counter } from 'prom-client';
+import openapi from '../openapi.json';
 import { PHRASES, sampleLatency, shouldFail, type Knobs, type PhraseKind } from './translate';
 
 /**
@@ -29,7 +30,7 @@ export function nameFromQuery(querystring: string): string {
 }
 
 export function createTranslatorApp(opts: AppOptions & { knobs: Knobs }): Koa {
-  const app = createApp({ ...opts, jsonErrors: false });
+  const app = createApp({ ...opts, jsonErrors: false, openapi });
   const translations = new Counter({
     name: 'translator_translations_total',
     help: 'Translations served, by kind (greeting or farewell) and outcome',
