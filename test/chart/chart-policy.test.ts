@@ -97,6 +97,17 @@ describe('greeter chart policy', () => {
         }
       });
 
+      test("greeter's services: startup and liveness on /healthz (never Temporal), readiness on /readyz", () => {
+        for (const svc of ['translator', 'worker', 'starter']) {
+          const obj = find(objects(p), 'Deployment', `greeter-${svc}`);
+          if (!obj) continue;
+          const c = podOf(obj)!.spec.containers[0]!;
+          assert.equal(c.startupProbe?.httpGet?.path, '/healthz', `${svc}: startupProbe`);
+          assert.equal(c.livenessProbe?.httpGet?.path, '/healthz', `${svc}: livenessProbe`);
+          assert.equal(c.readinessProbe?.httpGet?.path, '/readyz', `${svc}: readinessProbe`);
+        }
+      });
+
       test('labels carry the app.kubernetes.io set; selectors only name, instance, component', () => {
         for (const o of objects(p)) {
           const l = o.metadata.labels ?? {};
