@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, findOnPath, startStack, type Stack } from '@greeter/scripts/devstack';
 import { durationOption, machine, numberOption } from './cli';
-import { FAULT_CASES, caseLine, casesTable, faultCase, faultStackOptions, runFaultCase, type CaseResult } from './faults';
+import { FAULT_CASES, caseLine, casesTable, faultCase, checkedStackOptions, runFaultCase, type CaseResult } from './faults';
 
 const MAX_GREETINGS_PER_CASE = 20_000;
 const CLIENT_BUDGET_MS = 120_000;
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
   let failure: string | undefined;
   try {
     console.error(`[chaos] starting the stack (${workers} workers, dev server on ${path.join(runDir, 'temporal.db')}); logs in ${runDir}`);
-    stack = await startStack({ ...faultStackOptions(path.join(runDir, 'temporal.db'), workers), runDir });
+    stack = await startStack({ ...checkedStackOptions(path.join(runDir, 'temporal.db'), workers), runDir });
     for (const c of cases) {
       console.error(`[chaos] ── ${c.name}: ${c.title}`);
       try {

@@ -494,8 +494,8 @@ export async function runFaultCase(
   }
 }
 
-/** The stack a fault run needs: two workers, a dev server on a SQLite file (fresh), the baseline translator. */
-export function faultStackOptions(temporalDb: string, workers = 2): Omit<StackOptions, 'runDir'> {
+/** The stack of a checked run: two workers (a fault case needs them), a dev server on a SQLite file (fresh), the baseline translator, no Prometheus (its scrapes would reset the event-loop histograms the soak reads). */
+export function checkedStackOptions(temporalDb: string, workers = 2): Omit<StackOptions, 'runDir'> {
   return {
     workers,
     ports: 'allocate',

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { caseLine, faultCase, faultStackOptions, runFaultCase, type CaseResult } from '@greeter/loadtest/faults';
+import { caseLine, faultCase, checkedStackOptions, runFaultCase, type CaseResult } from '@greeter/loadtest/faults';
 import type { RestartEvent } from '@greeter/scripts/devstack';
 import { logTails, startTestStack } from '../support/stack';
 
@@ -20,7 +20,7 @@ describe('faults under load: no accepted greeting is lost', { timeout: 600_000 }
   let dbDir: string;
   before(async () => {
     dbDir = mkdtempSync(path.join(os.tmpdir(), 'greeter-chaos-db-'));
-    stack = await startTestStack('chaos', faultStackOptions(path.join(dbDir, 'temporal.db')));
+    stack = await startTestStack('chaos', checkedStackOptions(path.join(dbDir, 'temporal.db')));
   });
   after(async () => {
     await stack?.stop();
