@@ -4,12 +4,12 @@
 // refuses larger runs and stops itself at a hard deadline. Prints a table, writes a Markdown
 // report, exits 1 when any greeting was lost or left unanswered.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, findOnPath, startStack, type Stack } from '@greeter/scripts/devstack';
-import { durationOption, machine, numberOption } from './cli';
+import { findOnPath, startStack, type Stack } from '@greeter/scripts/devstack';
+import { REPORT_OPTIONS, durationOption, freshRunDir, machine, numberOption, reportPath, stopsByItself } from './cli';
 import { FAULT_CASES, caseLine, casesTable, faultCase, checkedStackOptions, runFaultCase, type CaseResult } from './faults';
 
 const MAX_GREETINGS_PER_CASE = 20_000;
@@ -49,9 +49,11 @@ interface RunFigures {
   workers: number;
   seconds: number;
   failure: string | undefined;
+  /** 1-minute load average at the start and at the end (the machine is shared). */
+  load: [number, number];
 }
 
-function report(results: readonly CaseResult[], o: RunFigures): string {
+function markdown(results: readonly CaseResult[], o: RunFigures): string {
   const date = new Date().toISOString().slice(0, 10);
   const lost = results.reduce((n, r) => n + r.lost, 0);
   const unanswered = results.reduce((n, r) => n + r.unanswered, 0);
@@ -72,7 +74,7 @@ function report(results: readonly CaseResult[], o: RunFigures): string {
     casesTable(results),
     '',
     ...(o.failure ? [`**The run stopped early: ${o.failure}.**`, ''] : []),
-    `Total: ${results.reduce((n, r) => n + r.greetings, 0)} greetings, **${lost} lost**, ${unanswered} unanswered; run time ${o.seconds.toFixed(0)} s. Machine: ${machine()}; ${temporalVersion()}.`,
+    `Total: ${results.reduce((n, r) => n + r.greetings, 0)} greetings, **${lost} lost**, ${unanswered} unanswered; run time ${o.seconds.toFixed(0)} s. Machine: ${machine()}; load average ${o.load[0].toFixed(1)} at the start, ${o.load[1].toFixed(1)} at the end; ${temporalVersion()}.`,
     '',
     ...results.flatMap((r) => [
       `## ${r.name}`,
@@ -101,9 +103,7 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '30s' },
       outage: { type: 'string', default: '6s' },
       workers: { type: 'string', default: '2' },
-      report: { type: 'string' },
-      'no-report': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...REPORT_OPTIONS,
     },
   });
   if (values.help) {
@@ -117,24 +117,12 @@ async function main(): Promise<void> {
   const workers = numberOption('workers', values.workers, 2, 8, true);
   if (rate * (durationMs / 1000) > MAX_GREETINGS_PER_CASE)
     throw new Error(`--rate × --duration is ${rate * (durationMs / 1000)} greetings per case; at most ${MAX_GREETINGS_PER_CASE}`);
-  const reportPath = values['no-report']
-    ? undefined
-    : path.resolve(values.report ?? path.join(ROOT, 'loadtest', 'reports', `chaos-${new Date().toISOString().slice(0, 10)}.md`));
-
-  const runDir = path.join(ROOT, '.greeter', 'chaos');
-  rmSync(runDir, { recursive: true, force: true });
-  mkdirSync(runDir, { recursive: true });
+  const report = reportPath(values, 'chaos');
+  const runDir = freshRunDir('chaos');
   const started = Date.now();
+  const loadAtStart = os.loadavg()[0] ?? 0;
   let stack: Stack | undefined;
-  // Stops by itself, whatever hangs.
-  const deadlineMs = cases.length * (durationMs + CLIENT_BUDGET_MS + 90_000) + 120_000;
-  const deadline = setTimeout(() => {
-    console.error(`[chaos] deadline of ${(deadlineMs / 1000).toFixed(0)} s reached: stopping the stack and giving up`);
-    void (stack?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
-  }, deadlineMs);
-  const interrupted = () => void (stack?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  const disarm = stopsByItself('chaos', cases.length * (durationMs + CLIENT_BUDGET_MS + 90_000) + 120_000, () => stack);
 
   const results: CaseResult[] = [];
   let failure: string | undefined;
@@ -161,17 +149,18 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    clearTimeout(deadline);
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
+    disarm();
     await stack?.stop();
   }
   const seconds = (Date.now() - started) / 1000;
   console.log(casesTable(results));
-  if (reportPath) {
-    mkdirSync(path.dirname(reportPath), { recursive: true });
-    writeFileSync(reportPath, report(results, { rate, durationMs, outageMs, workers, seconds, failure }));
-    console.error(`[chaos] report: ${path.relative(process.cwd(), reportPath)}`);
+  if (report) {
+    mkdirSync(path.dirname(report), { recursive: true });
+    writeFileSync(
+      report,
+      markdown(results, { rate, durationMs, outageMs, workers, seconds, failure, load: [loadAtStart, os.loadavg()[0] ?? 0] }),
+    );
+    console.error(`[chaos] report: ${path.relative(process.cwd(), report)}`);
   }
   const bad = results.filter((r) => r.lost > 0 || r.unanswered > 0).map((r) => `${r.name} lost ${r.lost}, unanswered ${r.unanswered}`);
   if (failure) bad.push(failure);

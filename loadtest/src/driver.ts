@@ -128,6 +128,9 @@ export function errorKey(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 }
 
+/** The workflow result the API promises for `name`. */
+export const expectedResult = (name: string): string => `¡Hola, ${name}!\n¡Adiós, ${name}!`;
+
 /** Returns undefined when the body is the greeting the API promises for `name`, else why not. */
 export function checkBody(name: string, body: string, sentTrace: string): string | undefined {
   let v: unknown;
@@ -137,7 +140,7 @@ export function checkBody(name: string, body: string, sentTrace: string): string
     return 'bad body: not JSON';
   }
   const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
-  if (o.result !== `¡Hola, ${name}!\n¡Adiós, ${name}!`) return 'bad body: wrong result';
+  if (o.result !== expectedResult(name)) return 'bad body: wrong result';
   if (typeof o.workflowId !== 'string' || o.workflowId === '') return 'bad body: no workflowId';
   if (o.traceId !== undefined && o.traceId !== null && o.traceId !== sentTrace) return 'bad body: trace not continued';
   return undefined;

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RestartEvent, Stack, StackOptions } from '@greeter/scripts/devstack';
 import { auditWorkflows, startedBetween, withTemporal, type WorkflowRecord } from './audit';
-import { NAMES, checkBody, errorKey, postJson, runLoad, type IterationContext, type IterationOutcome } from './driver';
+import { NAMES, checkBody, errorKey, expectedResult, postJson, runLoad, type IterationContext, type IterationOutcome } from './driver';
 import { steadyStages } from './schedule';
 import { activitySlotsUsed } from './scrape';
 import { Tally, summarize, type LatencySummary } from './stats';
@@ -217,8 +217,7 @@ export async function runCheckedLoad(o: CheckedLoadOptions): Promise<CheckedLoad
   });
   const byId = new Map(records.map((r) => [r.workflowId, r]));
   const missingIds = new Set(missing);
-  const exact = (name: string) => `¡Hola, ${name}!\n¡Adiós, ${name}!`;
-  const completedExactly = (r: WorkflowRecord | undefined, name: string) => r?.status === 'COMPLETED' && r.result === exact(name);
+  const completedExactly = (r: WorkflowRecord | undefined, name: string) => r?.status === 'COMPLETED' && r.result === expectedResult(name);
 
   const problems: string[] = [];
   const answers = new Tally();
@@ -403,7 +402,7 @@ export const FAULT_CASES: readonly FaultCase[] = [
   {
     name: 'translator',
     title:
-      'translator restarted answering 20 % of requests 503, then restarted with latency spikes (50 ms + exponential, mean 2 s: 8 % of calls beyond the 5 s activity timeout)',
+      'translator restarted answering 20 % of requests 503, then restarted with latency spikes (50 ms + exponential, mean 2.5 s: about 14 % of calls beyond the 5 s activity timeout)',
     clientIds: 'starter',
     async inject(ctx) {
       const translator = ctx.stack.procs.get('translator');
@@ -415,10 +414,10 @@ export const FAULT_CASES: readonly FaultCase[] = [
       await translator.restartWith({
         TRANSLATOR_FAILURE_RATE: '0',
         TRANSLATOR_LATENCY_MS: '50',
-        TRANSLATOR_LATENCY_JITTER_MS: '2000',
+        TRANSLATOR_LATENCY_JITTER_MS: '2500',
         TRANSLATOR_LATENCY_DISTRIBUTION: 'exponential',
       });
-      ctx.note('translator latency 50 ms + exponential(mean 2 s): spikes beyond the 5 s activity timeout');
+      ctx.note('translator latency 50 ms + exponential(mean 2.5 s): spikes beyond the 5 s activity timeout');
     },
     async restore(stack) {
       await stack.procs.get('translator')?.restartWith(TRANSLATOR_BASELINE);

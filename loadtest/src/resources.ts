@@ -152,6 +152,19 @@ export function growth(target: string, metric: string, points: ReadonlyArray<rea
   };
 }
 
+/**
+ * The lowest value in each `windowS` window, placed at the window's middle: a garbage-collected
+ * heap saws up and down, and what survives collection is the floor.
+ */
+export function windowFloors(points: ReadonlyArray<readonly [number, number]>, windowS: number): Array<[number, number]> {
+  const floors = new Map<number, number>();
+  for (const [t, v] of points) {
+    const w = Math.floor(t / windowS);
+    floors.set(w, Math.min(v, floors.get(w) ?? Infinity));
+  }
+  return [...floors].sort(([a], [b]) => a - b).map(([w, v]) => [(w + 0.5) * windowS, v]);
+}
+
 /** The (t, value) points of one target's metric. */
 export function series(
   samples: readonly ResourceSample[],

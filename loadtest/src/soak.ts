@@ -3,15 +3,24 @@
 // while RSS, V8 heap and event-loop lag of each service are sampled from its /metrics (and the
 // dev server's RSS from /proc). Writes an SVG chart and a Markdown report with the growth of
 // each series and a verdict; exits 1 when a greeting was lost or memory kept growing.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, startStack, type Stack } from '@greeter/scripts/devstack';
-import { durationOption, machine, numberOption } from './cli';
-import { checkedStackOptions, runCheckedLoad, type CheckedLoadResult } from './faults';
+import { startStack, type Stack } from '@greeter/scripts/devstack';
+import { REPORT_OPTIONS, durationOption, freshRunDir, machine, numberOption, reportPath, stopsByItself } from './cli';
+import { checkedStackOptions, runCheckedLoad, type CheckedLoadResult, type ClientGreeting } from './faults';
 import { lineChartSvg, type LineSeries } from './report';
-import { GROWTH_LIMIT_PER_HOUR, growth, series, startSampler, type Growth, type ResourceSample, type SampleTarget } from './resources';
+import {
+  GROWTH_LIMIT_PER_HOUR,
+  growth,
+  series,
+  startSampler,
+  windowFloors,
+  type Growth,
+  type ResourceSample,
+  type SampleTarget,
+} from './resources';
 import { fmtMs } from './stats';
 
 const MAX_GREETINGS = 100_000;
@@ -30,8 +39,11 @@ event-loop lag, every greeting checked against Temporal at the end.
                  (default loadtest/reports/soak-<date>.md); --no-report for none
   -h, --help
 
-Verdict: a memory series (RSS, heap used) is "growing" when its least-squares slope over the
-second half of the run, over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean.`;
+Verdict: a memory series of the translator, worker or starter (RSS; heap used by its
+per-minute floor) is "growing" when its least-squares slope over the second half of the run,
+over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean. The load counts as sustained when the
+clients in flight in the last quartile average at most twice the first quartile's plus one
+second of arrivals.`;
 
 const MiB = 2 ** 20;
 const COLORS: Record<string, string> = { translator: '#2ca02c', starter: '#ff7f0e', temporal: '#7f7f7f' };
@@ -44,11 +56,21 @@ interface Metric {
   scale: number;
   pick: (s: ResourceSample) => number | undefined;
   verdict: boolean;
+  /** Judge the per-minute floor instead of every sample (a garbage-collected heap saws up and down). */
+  floor?: boolean;
 }
 
 const METRICS: Metric[] = [
   { key: 'rss', label: 'RSS', unit: 'MiB', scale: MiB, pick: (s) => s.rssBytes, verdict: true },
-  { key: 'heap', label: 'V8 heap used', unit: 'MiB', scale: MiB, pick: (s) => s.heapUsedBytes, verdict: true },
+  {
+    key: 'heap',
+    label: 'V8 heap used, per-minute floor',
+    unit: 'MiB',
+    scale: MiB,
+    pick: (s) => s.heapUsedBytes,
+    verdict: true,
+    floor: true,
+  },
   {
     key: 'native',
     label: 'RSS outside the V8 heap',
@@ -94,7 +116,12 @@ function growthTable(rows: readonly Growth[]): string {
   ].join('\n');
 }
 
-function chart(samples: readonly ResourceSample[], targets: readonly SampleTarget[], title: string): string {
+function chart(
+  samples: readonly ResourceSample[],
+  targets: readonly SampleTarget[],
+  inFlight: ReadonlyArray<readonly [number, number]>,
+  title: string,
+): string {
   const line = (target: string, m: Metric, dashed = false): LineSeries => ({
     label: dashed ? `${target} non-heap` : target,
     color: colorOf(target),
@@ -113,6 +140,10 @@ function chart(samples: readonly ResourceSample[], targets: readonly SampleTarge
     },
     { yLabel: 'V8 heap used, MiB', series: node.map((t) => line(t.name, heap)) },
     { yLabel: 'event-loop lag p99, ms', series: node.map((t) => line(t.name, lag)) },
+    {
+      yLabel: 'clients in flight',
+      series: [{ label: 'in flight', color: '#9467bd', points: inFlight.map(([t, n]) => [t / 60, n] as const) }],
+    },
   ]);
 }
 
@@ -123,9 +154,7 @@ async function main(): Promise<void> {
       rate: { type: 'string', default: '10' },
       every: { type: 'string', default: '5s' },
       workers: { type: 'string', default: '1' },
-      report: { type: 'string' },
-      'no-report': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...REPORT_OPTIONS,
     },
   });
   if (values.help) {
@@ -139,35 +168,27 @@ async function main(): Promise<void> {
   if (rate * (durationMs / 1000) > MAX_GREETINGS)
     throw new Error(`--rate × --duration is ${rate * (durationMs / 1000)} greetings; at most ${MAX_GREETINGS}`);
   const date = new Date().toISOString().slice(0, 10);
-  const reportPath = values['no-report']
-    ? undefined
-    : path.resolve(values.report ?? path.join(ROOT, 'loadtest', 'reports', `soak-${date}.md`));
-
-  const runDir = path.join(ROOT, '.greeter', 'soak');
-  rmSync(runDir, { recursive: true, force: true });
-  mkdirSync(runDir, { recursive: true });
+  const report = reportPath(values, 'soak');
+  const runDir = freshRunDir('soak');
   let stack: Stack | undefined;
-  // Stops by itself: the load, the clients' retry budget, the check, and start-up.
-  const deadlineMs = durationMs + 120_000 + 300_000 + 120_000;
-  const deadline = setTimeout(() => {
-    console.error(`[soak] deadline of ${(deadlineMs / 1000).toFixed(0)} s reached: stopping the stack and giving up`);
-    void (stack?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
-  }, deadlineMs);
-  const interrupted = () => void (stack?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  // Stops by itself: start-up, the load, the clients' retry budget and the check.
+  const disarm = stopsByItself('soak', durationMs + 120_000 + 300_000 + 120_000, () => stack);
 
   const started = Date.now();
+  const loadAtStart = os.loadavg()[0] ?? 0;
   let result: CheckedLoadResult;
   let samples: ResourceSample[];
   let targets: SampleTarget[];
   let restarts: Record<string, number>;
+  const inFlight: Array<[number, number]> = [];
   try {
     console.error(`[soak] starting the stack (${workers} worker(s)); logs in ${runDir}`);
     stack = await startStack({ ...checkedStackOptions(path.join(runDir, 'temporal.db'), workers), runDir });
     targets = targetsOf(stack);
     let lastResources = '';
+    let clients: readonly ClientGreeting[] = [];
     const sampler = startSampler(targets, everyMs, (batch) => {
+      inFlight.push([batch[0]?.t ?? 0, clients.filter((g) => g.end === undefined).length]);
       lastResources = batch
         .map(
           (s) =>
@@ -187,13 +208,16 @@ async function main(): Promise<void> {
         if (!line.startsWith('[load]')) console.error(`[soak] ${line}`);
         else if (lines++ % 10 === 0) console.error(`[soak] ${line}\n[soak]        RSS/heap MiB: ${lastResources}`);
       },
+      // Nothing is injected: the hook only hands over the clients, to count those in flight.
+      during: (ctx) => {
+        clients = ctx.greetings;
+        return Promise.resolve();
+      },
     });
     samples = await sampler.stop();
     restarts = stack.restarts();
   } finally {
-    clearTimeout(deadline);
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
+    disarm();
     await stack?.stop();
   }
 
@@ -203,7 +227,8 @@ async function main(): Promise<void> {
   const rows: Growth[] = [];
   for (const t of targets) {
     for (const m of METRICS) {
-      const pts = series(loaded, t.name, m.pick);
+      const all = series(loaded, t.name, m.pick);
+      const pts = m.floor ? windowFloors(all, 60) : all;
       if (pts.length >= 4) rows.push(growth(t.name, m.key, pts, endS));
     }
   }
@@ -211,8 +236,19 @@ async function main(): Promise<void> {
   const lostOrUnanswered = result.lost + result.unanswered;
   const l = result.latencyMs;
   const minutes = durationMs / 60_000;
+  // Sustained: clients in flight in the last quartile at most twice the first's plus one second of arrivals.
+  const backlog = growth(
+    'clients',
+    'inflight',
+    inFlight.filter(([t]) => t <= endS),
+    endS,
+  );
+  const sustained = backlog.lastQuartileMean <= 2 * backlog.firstQuartileMean + rate;
   const verdict =
     `${lostOrUnanswered === 0 ? 'nothing lost' : `${result.lost} LOST, ${result.unanswered} unanswered`}; ` +
+    (sustained
+      ? ''
+      : `the load was NOT sustained (clients in flight ${f1(backlog.firstQuartileMean)} → ${f1(backlog.lastQuartileMean)} on average, first to last quartile), so memory holding work in flight grew with the backlog; `) +
     (growing.length === 0
       ? `no unbounded growth: every service's RSS and heap series bounded (second-half slope under ${GROWTH_LIMIT_PER_HOUR * 100} % of its mean per hour)`
       : `GROWING: ${growing.map((g) => `${g.target} ${g.metric} ${pct(g.secondHalfPerHour)}/h`).join(', ')}`);
@@ -224,10 +260,13 @@ async function main(): Promise<void> {
       `latency p50 ${fmtMs(l.p50)} ms, p99 ${fmtMs(l.p99)} ms, max ${fmtMs(l.max)} ms; restarts ${JSON.stringify(restarts)}`,
   );
   console.log(`verdict: ${verdict}`);
-  if (reportPath) {
-    const svgPath = reportPath.replace(/\.md$/, '') + '.svg';
-    mkdirSync(path.dirname(reportPath), { recursive: true });
-    writeFileSync(svgPath, chart(loaded, targets, `greeter soak: ${rate}/s for ${minutes} min, sampled every ${everyMs / 1000} s`));
+  if (report) {
+    const svgPath = report.replace(/\.md$/, '') + '.svg';
+    mkdirSync(path.dirname(report), { recursive: true });
+    writeFileSync(
+      svgPath,
+      chart(loaded, targets, inFlight, `greeter soak: ${rate}/s for ${minutes} min, sampled every ${everyMs / 1000} s`),
+    );
     const md = [
       `# Soak: ${rate} greetings/s for ${minutes} min (${date})`,
       '',
@@ -239,18 +278,20 @@ async function main(): Promise<void> {
         `its 10 ms sampling resolution is included, an idle loop reads about 10 ms). The worker's Temporal Core (Rust) runs inside the worker process: ` +
         `it is part of the worker's RSS, and "RSS outside the V8 heap" (RSS − heap total) is the Core plus Node's native memory. The dev server's RSS comes from /proc.`,
       '',
-      `![RSS, heap and event-loop lag over time](./${path.basename(svgPath)})`,
+      `![RSS, heap, event-loop lag and clients in flight over time](./${path.basename(svgPath)})`,
       '',
       '## Greetings',
       '',
       `- ${result.greetings} greetings, accepted ${result.accepted}, completed ${result.completed}, **lost ${result.lost}**, unanswered ${result.unanswered}, dropped arrivals ${result.dropped}`,
-      `- latency p50 ${fmtMs(l.p50)} ms, p99 ${fmtMs(l.p99)} ms, max ${fmtMs(l.max)} ms; attempts other than 200: ${JSON.stringify(result.answers)}; process restarts: ${JSON.stringify(restarts)}`,
+      `- latency (first attempt to final answer) p50 ${fmtMs(l.p50)} ms, p99 ${fmtMs(l.p99)} ms, max ${fmtMs(l.max)} ms; attempts other than 200: ${JSON.stringify(result.answers)}; process restarts: ${JSON.stringify(restarts)}`,
       '',
       '## Growth',
       '',
       `Quartiles of the ${minutes} min run (the first includes warm-up); slope by least squares over the second half. ` +
-        `A memory series (RSS, heap used) is **growing** when that slope, over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean. ` +
-        'The translator, worker and starter are judged; event-loop lag, the memory outside the heap and the dev server are reported, not judged.',
+        `A memory series (RSS; heap used by its per-minute floor, what survives collection) is **growing** when that slope, over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean. ` +
+        'The translator, worker and starter are judged; event-loop lag, the memory outside the heap and the dev server are reported, not judged. ' +
+        `The load counts as sustained when the clients in flight in the last quartile average at most twice the first quartile's plus one second of arrivals (${rate}): ` +
+        `here ${f1(backlog.firstQuartileMean)} → ${f1(backlog.lastQuartileMean)}, ${sustained ? 'sustained' : '**not sustained**'}.`,
       '',
       growthTable(rows),
       '',
@@ -261,11 +302,11 @@ async function main(): Promise<void> {
       '',
       `**Verdict: ${verdict}.**`,
       '',
-      `Run time ${((Date.now() - started) / 1000).toFixed(0)} s. Machine: ${machine()}; load average at the end ${os.loadavg()[0]?.toFixed(1)}.`,
+      `Run time ${((Date.now() - started) / 1000).toFixed(0)} s. Machine: ${machine()}; load average ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0]?.toFixed(1)} at the end.`,
       '',
     ].join('\n');
-    writeFileSync(reportPath, md);
-    console.error(`[soak] report: ${path.relative(process.cwd(), reportPath)} and ${path.basename(svgPath)}`);
+    writeFileSync(report, md);
+    console.error(`[soak] report: ${path.relative(process.cwd(), report)} and ${path.basename(svgPath)}`);
   }
   if (lostOrUnanswered > 0 || growing.length > 0) process.exitCode = 1;
 }
