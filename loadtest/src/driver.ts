@@ -9,7 +9,7 @@ import { newTraceparent } from '../k6/traceparent';
 import { arrivalOffsets, totalDurationMs, type Stage } from './schedule';
 import { Tally, fmtMs, summarize, type LatencySummary } from './stats';
 
-const NAMES = ['Maria', 'José', 'Zoë', 'Ana', 'Łukasz', 'Chloé', 'Nuño', 'Wei'];
+export const NAMES = ['Maria', 'José', 'Zoë', 'Ana', 'Łukasz', 'Chloé', 'Nuño', 'Wei'];
 
 /** A sampled W3C traceparent with random ids (loadtest/k6/traceparent.ts), so each trace starts here. */
 export function traceparent(): { header: string; traceId: string; parentId: string } {
@@ -34,6 +34,24 @@ export interface LoadOptions {
   drainMs?: number;
   /** Ends the schedule early (the run then drains and summarizes as usual). */
   signal?: AbortSignal;
+  /**
+   * One iteration (default: POST one greeting for a random name and check its body). A custom
+   * one may retry, as the fault runs' clients do; its whole duration is the iteration's latency.
+   */
+  iteration?: (ctx: IterationContext) => Promise<IterationOutcome>;
+}
+
+export interface IterationContext {
+  agent: http.Agent;
+  /** The starter's POST /greetings URL. */
+  url: URL;
+  requestTimeoutMs: number;
+}
+
+export interface IterationOutcome {
+  ok: boolean;
+  /** Why not, tallied in the summary's errors. */
+  error?: string;
 }
 
 export interface LoadSummary {
@@ -64,16 +82,16 @@ interface Outcome {
   measured: boolean;
 }
 
-interface Reply {
+export interface Reply {
   status: number;
   body: string;
-  name: string;
+  /** The trace id of the traceparent sent with the request. */
   sentTrace: string;
 }
 
-function post(agent: http.Agent, url: URL, timeoutMs: number): Promise<Reply> {
-  const name = NAMES[Math.floor(Math.random() * NAMES.length)] as string;
-  const payload = JSON.stringify({ name });
+/** POST `payload` as JSON with a fresh traceparent; rejects on a network error or after `timeoutMs`. */
+export function postJson(agent: http.Agent, url: URL, payload: unknown, timeoutMs: number): Promise<Reply> {
+  const text = JSON.stringify(payload);
   const tp = traceparent();
   return new Promise<Reply>((resolve, reject) => {
     const req = http.request(
@@ -81,23 +99,37 @@ function post(agent: http.Agent, url: URL, timeoutMs: number): Promise<Reply> {
       {
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), traceparent: tp.header },
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), traceparent: tp.header },
         timeout: timeoutMs,
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), name, sentTrace: tp.traceId }),
-        );
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), sentTrace: tp.traceId }));
         res.on('error', reject);
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
-    req.end(payload);
+    req.end(text);
   });
 }
+
+/** The default iteration: one greeting for a random name, its body checked. */
+async function greetOnce(ctx: IterationContext): Promise<IterationOutcome> {
+  const name = NAMES[Math.floor(Math.random() * NAMES.length)] as string;
+  const r = await postJson(ctx.agent, ctx.url, { name }, ctx.requestTimeoutMs);
+  const error = r.status === 200 ? checkBody(name, r.body, r.sentTrace) : String(r.status);
+  return error === undefined ? { ok: true } : { ok: false, error };
+}
+
+/** The error key of a failed request: the errno code (ECONNRESET, ...) or the message ("timeout"). */
+export function errorKey(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+}
+
+/** The workflow result the API promises for `name`. */
+export const expectedResult = (name: string): string => `¡Hola, ${name}!\n¡Adiós, ${name}!`;
 
 /** Returns undefined when the body is the greeting the API promises for `name`, else why not. */
 export function checkBody(name: string, body: string, sentTrace: string): string | undefined {
@@ -108,7 +140,7 @@ export function checkBody(name: string, body: string, sentTrace: string): string
     return 'bad body: not JSON';
   }
   const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
-  if (o.result !== `¡Hola, ${name}!\n¡Adiós, ${name}!`) return 'bad body: wrong result';
+  if (o.result !== expectedResult(name)) return 'bad body: wrong result';
   if (typeof o.workflowId !== 'string' || o.workflowId === '') return 'bad body: no workflowId';
   if (o.traceId !== undefined && o.traceId !== null && o.traceId !== sentTrace) return 'bad body: trace not continued';
   return undefined;
@@ -118,6 +150,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
   const url = new URL('/greetings', opts.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxInFlight });
   const warmup = opts.warmupMs ?? 0;
+  const iteration = opts.iteration ?? greetOnce;
   const outcomes: Outcome[] = [];
   const errors = new Tally();
   let inFlight = 0;
@@ -140,14 +173,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
     inFlight++;
     sent++;
     const start = now();
-    const p = post(agent, url, opts.requestTimeoutMs).then(
+    const p = iteration({ agent, url, requestTimeoutMs: opts.requestTimeoutMs }).then(
       (r) => {
-        const err = r.status === 200 ? checkBody(r.name, r.body, r.sentTrace) : String(r.status);
-        outcomes.push({ start, end: now(), ok: err === undefined, ...(err !== undefined && { error: err }), measured });
+        outcomes.push({ start, end: now(), ok: r.ok, ...(r.error !== undefined && { error: r.error }), measured });
       },
       (e: unknown) => {
-        const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-        outcomes.push({ start, end: now(), ok: false, error: code, measured });
+        outcomes.push({ start, end: now(), ok: false, error: errorKey(e), measured });
       },
     );
     const tracked = p.finally(() => {
@@ -204,7 +235,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
   let unfinished = 0;
   if (pending.size > 0) {
     const settled = Promise.all(pending).then(() => true);
-    const done = await Promise.race([settled, sleep(drain).then(() => false)]);
+    // The drain timer is cancelled once everything settled, so it does not hold the process.
+    const drained = new AbortController();
+    const timedOut = sleep(drain, false, { signal: drained.signal }).catch(() => false);
+    const done = await Promise.race([settled, timedOut]);
+    drained.abort();
     if (!done) unfinished = pending.size;
   }
   if (progress) clearInterval(progress);

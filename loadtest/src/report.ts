@@ -42,7 +42,8 @@ export function markdownTable(steps: readonly ScaleStep[]): string {
   ].join('\n');
 }
 
-function esc(s: string): string {
+/** Text escaped for SVG. */
+export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
@@ -110,4 +111,69 @@ function niceStep(raw: number): number {
   const p = 10 ** Math.floor(Math.log10(Math.max(raw, 1e-9)));
   const r = raw / p;
   return (r <= 1 ? 1 : r <= 2 ? 2 : r <= 5 ? 5 : 10) * p;
+}
+
+export interface LineSeries {
+  label: string;
+  color: string;
+  dashed?: boolean;
+  /** (x, y) points in x order. */
+  points: ReadonlyArray<readonly [number, number]>;
+}
+
+export interface LinePanel {
+  yLabel: string;
+  series: readonly LineSeries[];
+}
+
+/** Panels of lines stacked over one shared x axis (e.g. memory and lag per process against time). */
+export function lineChartSvg(title: string, xLabel: string, panels: readonly LinePanel[]): string {
+  const W = 760;
+  const panelH = 210;
+  const m = { l: 64, r: 170, t: 44, b: 48, gap: 28 };
+  const pw = W - m.l - m.r;
+  const H = m.t + panels.length * panelH + (panels.length - 1) * m.gap + m.b;
+  const xs = panels.flatMap((p) => p.series.flatMap((s) => s.points.map(([x]) => x)));
+  const xMax = Math.max(1e-9, ...xs);
+  const xTick = niceStep(xMax / 8);
+  const x = (v: number) => m.l + (v / xMax) * pw;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="${Math.min(15, Math.floor((W - 24) / (0.6 * title.length)))}" font-weight="bold">${esc(title)}</text>`,
+  ];
+  panels.forEach((panel, i) => {
+    const top = m.t + i * (panelH + m.gap);
+    const ph = panelH - 20;
+    const yRaw = Math.max(1e-9, ...panel.series.flatMap((s) => s.points.map(([, y]) => y)));
+    const yTick = niceStep(yRaw / 4);
+    const yMax = Math.ceil(yRaw / yTick) * yTick;
+    const y = (v: number) => top + ph - (v / yMax) * ph;
+    for (let v = 0; v <= yMax + 1e-9; v += yTick) {
+      parts.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e5e5e5"/>`);
+      parts.push(`<text x="${m.l - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${Number(v.toFixed(2))}</text>`);
+    }
+    for (let v = 0; v <= xMax + 1e-9; v += xTick) {
+      parts.push(`<text x="${x(v).toFixed(1)}" y="${top + ph + 16}" text-anchor="middle">${Number(v.toFixed(2))}</text>`);
+    }
+    parts.push(`<line x1="${m.l}" x2="${m.l}" y1="${top}" y2="${top + ph}" stroke="#333"/>`);
+    parts.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${top + ph}" y2="${top + ph}" stroke="#333"/>`);
+    parts.push(`<text transform="translate(18 ${top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(panel.yLabel)}</text>`);
+    panel.series.forEach((s, j) => {
+      if (s.points.length > 0) {
+        const pts = s.points.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(' ');
+        parts.push(
+          `<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+        );
+      }
+      const ly = top + 10 + j * 18;
+      parts.push(
+        `<line x1="${m.l + pw + 12}" x2="${m.l + pw + 36}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+      );
+      parts.push(`<text x="${m.l + pw + 42}" y="${ly + 4}">${esc(s.label)}</text>`);
+    });
+  });
+  parts.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle">${esc(xLabel)}</text>`);
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
 }

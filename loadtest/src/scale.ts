@@ -4,11 +4,11 @@
 // replica count the HPA formula would pick, for 1, 2, 4 ... workers. `--mode k8s`
 // (scale-k8s.ts) does the same against a cluster.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { backlogQuery, ROOT, slotUtilizationQuery, startStack, type Stack } from '@greeter/scripts/devstack';
+import { machine } from './cli';
 import { formatSummary, runLoad } from './driver';
 import { BACKLOG_PER_WORKER, HPA_TARGET, hpaDesiredForBacklog, hpaDesiredReplicas, promValue, waitForValue } from './prom';
 import { efficiency, markdownTable, svgChart, type ScaleStep } from './report';
@@ -185,10 +185,6 @@ function writeReport(o: LocalScaleOptions, steps: ScaleStep[], seconds: number):
   ].join('\n');
   writeFileSync(`${base}.md`, md);
   console.error(`[scale] report: ${path.relative(process.cwd(), base)}.md and .svg`);
-}
-
-function machine(): string {
-  return `${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}), shared with other work, Node ${process.version}`;
 }
 
 function list(v: string): number[] {

@@ -1,6 +1,7 @@
 // The autoscaling report: greetings/s, latency and worker replicas over time, a table of
 // throughput per replica count with the scaling efficiency, and an SVG chart of both lines.
 import type { Greeting } from './k6run';
+import { esc } from './report';
 import { percentile } from './stats';
 
 export interface ReplicaSample {
@@ -123,10 +124,6 @@ export function windowsTable(ws: readonly Window[]): string {
       (w) => `| ${w.t} | ${f(w.throughput, 1)} | ${f(w.p50)} | ${f(w.p99)} | ${w.failed} | ${w.ready} | ${w.desired} | ${f(w.cpu)} |`,
     ),
   ].join('\n');
-}
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** Throughput (left axis) and ready replicas (right axis, stepped) against time. */

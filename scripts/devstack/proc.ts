@@ -62,7 +62,7 @@ export class Proc extends EventEmitter {
   private delayMs = 0;
   private restartTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly spec: ProcSpec) {
+  constructor(private spec: ProcSpec) {
     super();
     this.name = spec.name;
     if (spec.logDir) this.log = createWriteStream(path.join(spec.logDir, `${spec.name}.log`), { flags: 'a' });
@@ -193,6 +193,24 @@ export class Proc extends EventEmitter {
         /* already gone */
       }
     }
+  }
+
+  /** Waits until the readiness probe passes (rejects when the process exits first or time runs out). */
+  async waitReady(timeoutMs = 60_000): Promise<void> {
+    const probe = this.spec.ready;
+    if (!probe) throw new Error(`${this.name} has no readiness probe`);
+    await waitFor(this.name, probe, timeoutMs, this);
+  }
+
+  /**
+   * Stops the process (SIGTERM, as stop() does), sets `env` over its environment (undefined
+   * removes a variable) and starts it again, still supervised; waits for readiness when it has a probe.
+   */
+  async restartWith(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<void> {
+    await this.stop();
+    this.spec = { ...this.spec, env: { ...this.spec.env, ...env } };
+    this.start();
+    if (this.spec.ready) await this.waitReady(timeoutMs);
   }
 
   /** Resolves when the current run ends. */

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { auditWorkflows, startedBetween, withTemporal } from '@greeter/loadtest/audit';
 import type { ReplicaSample } from '@greeter/loadtest/timeline';
 import { ROOT } from '@greeter/scripts/devstack';
 
@@ -214,32 +215,11 @@ export interface ActivityAudit {
  * means an earlier attempt timed out or failed. This is the server's own record, not a metric.
  */
 export async function auditActivities(temporalAddress: string, fromMs: number, toMs: number): Promise<ActivityAudit> {
-  const { Client, Connection } = await import('@temporalio/client');
-  const connection = await Connection.connect({ address: temporalAddress });
-  try {
-    const client = new Client({ connection, namespace: 'default' });
-    const query = `WorkflowType = 'GreetSomeone' AND StartTime BETWEEN '${new Date(fromMs).toISOString()}' AND '${new Date(toMs).toISOString()}'`;
-    const audit: ActivityAudit = { workflows: 0, retried: 0, timedOut: 0, open: 0 };
-    const ids: string[] = [];
-    for await (const wf of client.workflow.list({ query })) {
-      ids.push(wf.workflowId);
-      if (wf.status.name === 'RUNNING') audit.open++;
-    }
-    audit.workflows = ids.length;
-    // A few at a time: the dev server serializes its SQLite reads anyway.
-    for (let i = 0; i < ids.length; i += 16) {
-      await Promise.all(
-        ids.slice(i, i + 16).map(async (id) => {
-          const history = await client.workflow.getHandle(id).fetchHistory();
-          for (const e of history.events ?? []) {
-            if ((e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1) audit.retried++;
-            if (e.activityTaskTimedOutEventAttributes) audit.timedOut++;
-          }
-        }),
-      );
-    }
-    return audit;
-  } finally {
-    await connection.close();
-  }
+  const { records } = await withTemporal(temporalAddress, (client) => auditWorkflows(client, { query: startedBetween(fromMs, toMs) }));
+  return {
+    workflows: records.length,
+    retried: records.reduce((n, r) => n + r.retriedAfterTimeout + r.retriedAfterFailure, 0),
+    timedOut: records.reduce((n, r) => n + r.timedOut, 0),
+    open: records.filter((r) => r.status === 'RUNNING').length,
+  };
 }

@@ -49,20 +49,7 @@ export async function postGreeting(
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-/**
- * Activity task slots in use on one worker right now, from its Temporal Core metrics
- * (temporal_worker_task_slots_used{worker_type="ActivityWorker"}).
- */
-export async function activitySlotsUsed(coreMetricsPort: number): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${coreMetricsPort}/metrics`, { signal: AbortSignal.timeout(2_000) });
-  const text = await res.text();
-  let used = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('temporal_worker_task_slots_used{') && line.includes('worker_type="ActivityWorker"'))
-      used += Number(line.split(' ').pop());
-  }
-  return used;
-}
+export { activitySlotsUsed } from '@greeter/loadtest/scrape';
 
 /** Polls until `cond` holds (bounded); resolves false when time ran out. */
 export async function eventually(cond: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 25): Promise<boolean> {
