@@ -1,0 +1,340 @@
+// `npm run bench -- --only workers`: greeter's worker (with the chart's flags), its variants
+// and the Go and Python peers (loadtest/peers/) against one dev server, translator and
+// starter, driven by the same load driver in alternating windows. Only one worker polls at a
+// time; each is started fresh for its window, so its peak RSS (VmHWM) is that window's.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { Proc, ROOT, startStack, type Stack } from '@greeter/scripts/devstack';
+import { DEFAULT_TASK_QUEUE } from '@greeter/shared/contract';
+import { runLoad } from './driver';
+import { cpuMs, peakRssMiB } from './procstat';
+import { barChart, type Bar } from './report';
+import { steadyStages } from './schedule';
+
+export interface WorkerKind {
+  /** Short name used in tables and with --workers. */
+  name: string;
+  /** greeter's own worker (with `env` on top of the chart's), or a peer. */
+  kind: 'greeter' | 'go' | 'python';
+  /** Extra environment (greeter variants). */
+  env: Record<string, string>;
+}
+
+export interface WindowResult {
+  worker: string;
+  round: number;
+  throughput: number;
+  greetings: number;
+  p50?: number;
+  p99?: number;
+  failed: number;
+  cpuMsPerGreeting: number;
+  /** Worker CPU over the measured window, in cores. */
+  cores: number;
+  peakRssMiB: number;
+}
+
+export interface WorkersOptions {
+  workers: WorkerKind[];
+  rounds: number;
+  warmupMs: number;
+  measureMs: number;
+  concurrency: number;
+  rate: number;
+  portOffset: number;
+  /** Extra Markdown appended to the report (the profile section). */
+  extraSection?: (stack: Stack, greeterIndex: number) => Promise<string>;
+}
+
+/** Parses `--variant name:K=V,K=V` (NODE_OPTIONS values may hold spaces, not commas). */
+export function parseVariant(spec: string): WorkerKind {
+  const i = spec.indexOf(':');
+  if (i <= 0) throw new Error(`--variant ${JSON.stringify(spec)}: expected name:KEY=VALUE,KEY=VALUE`);
+  const env: Record<string, string> = {};
+  for (const kv of spec
+    .slice(i + 1)
+    .split(',')
+    .filter(Boolean)) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new Error(`--variant ${JSON.stringify(spec)}: ${JSON.stringify(kv)} is not KEY=VALUE`);
+    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return { name: spec.slice(0, i), kind: 'greeter', env };
+}
+
+// The chart's worker variables that tune the process (not addresses, ports or telemetry wiring).
+const CHART_TUNING = /^(NODE_OPTIONS|LOG_LEVEL|SHUTDOWN_GRACE_MS|UV_\w+|WORKER_(?!METRICS_PORT$|WORKFLOW_BUNDLE$)\w+)$/;
+
+/** The worker's tuning env as `helm template charts/greeter` renders it with the default values. */
+export function chartWorkerEnv(): Record<string, string> {
+  const out = execFileSync('helm', ['template', 'greeter', path.join(ROOT, 'charts', 'greeter'), '--kube-version', '1.33.0'], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  type Env = Array<{ name: string; value?: string }>;
+  for (const doc of parseAllDocuments(out)) {
+    const o = doc.toJSON() as {
+      kind?: string;
+      metadata?: { name?: string };
+      spec?: { template?: { spec?: { containers?: Array<{ env?: Env }> } } };
+    };
+    if (o?.kind !== 'Deployment' || !o.metadata?.name?.endsWith('-worker')) continue;
+    const env = o.spec?.template?.spec?.containers?.[0]?.env ?? [];
+    return Object.fromEntries(
+      env.filter((e) => CHART_TUNING.test(e.name) && e.value !== undefined).map((e) => [e.name, e.value as string]),
+    );
+  }
+  throw new Error('helm template charts/greeter rendered no worker Deployment');
+}
+
+/** Builds (or finds in the tools cache) the Go and Python peers: loadtest/peers/peers.sh. */
+export function peerBinaries(): { go: string; python: string } {
+  const out = execFileSync('bash', [path.join(ROOT, 'loadtest', 'peers', 'peers.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const get = (name: string) => {
+    const m = new RegExp(`^export ${name}=(.+)$`, 'm').exec(out);
+    if (!m?.[1]) throw new Error(`loadtest/peers/peers.sh printed no ${name}`);
+    return m[1].replace(/^'(.*)'$/, '$1');
+  };
+  return { go: get('GREETER_PEER_GO'), python: get('GREETER_PEER_PYTHON') };
+}
+
+/** A peer worker as a process of the stack's run folder, polling the stack's task queue. */
+export function peerProc(stack: Stack, runDir: string, kind: 'go' | 'python', bins: { go: string; python: string }, name: string): Proc {
+  const env = {
+    TEMPORAL_ADDRESS: stack.temporalAddress,
+    TEMPORAL_TASK_QUEUE: DEFAULT_TASK_QUEUE,
+    TRANSLATOR_URL: `http://127.0.0.1:${stack.ports.translator}`,
+  };
+  const [cmd, args] = kind === 'go' ? [bins.go, []] : [bins.python, [path.join(ROOT, 'loadtest', 'peers', 'python', 'worker.py')]];
+  return new Proc({ name, cmd, args, env, logDir: runDir });
+}
+
+const loadAvg = () =>
+  os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(', ');
+
+/** Runs the alternating windows and writes loadtest/reports/workers-<date>.{md,svg}. */
+export async function workersBench(o: WorkersOptions): Promise<{ results: WindowResult[]; report: string }> {
+  const runDir = path.join(ROOT, '.greeter', 'bench-workers');
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  const needPeers = o.workers.some((w) => w.kind !== 'greeter');
+  const bins = needPeers ? peerBinaries() : { go: '', python: '' };
+  const chartEnv = chartWorkerEnv();
+  const greeters = o.workers.filter((w) => w.kind === 'greeter');
+  console.error(`[workers] chart worker env: ${JSON.stringify(chartEnv)}`);
+  const loadBefore = loadAvg();
+  // Tracing on, not exported (no Jaeger): every span is made, none leaves the process.
+  const stack = await startStack({
+    runDir,
+    ports: o.portOffset,
+    workers: 0,
+    jaeger: false,
+    prometheus: false,
+    tracing: true,
+    workerEnv: chartEnv,
+    workerEnvAt: (i) => greeters[i]?.env ?? {},
+    starterEnv: { LOG_LEVEL: 'warn' },
+    translatorEnv: { LOG_LEVEL: 'warn' },
+  });
+  const results: WindowResult[] = [];
+  const started = Date.now();
+  const total = o.rounds * o.workers.length;
+  let extra = '';
+  try {
+    for (let round = 1; round <= o.rounds; round++) {
+      for (const w of o.workers) {
+        const n = results.length + 1;
+        const tag = `[workers ${n}/${total}] round ${round} ${w.name}`;
+        let proc: Proc;
+        if (w.kind === 'greeter') {
+          proc = await stack.startWorker(greeters.indexOf(w));
+        } else {
+          proc = peerProc(stack, runDir, w.kind, bins, `peer-${w.name}`);
+          proc.start();
+          await proc.waitForOutput(/peer polling/, 30_000);
+        }
+        const pid = proc.pid;
+        if (pid === undefined) throw new Error(`${w.name} is not running`);
+        console.error(`${tag}: pid ${pid}, ${((Date.now() - started) / 1000).toFixed(0)} s into the run, load average ${loadAvg()}`);
+        const cpu: number[] = [];
+        const marks = [o.warmupMs, o.warmupMs + o.measureMs].map((at) => setTimeout(() => cpu.push(cpuMs(pid)), at));
+        const s = await runLoad({
+          url: `http://127.0.0.1:${stack.ports.starter}`,
+          startRate: o.rate,
+          stages: steadyStages(o.rate, o.warmupMs + o.measureMs),
+          warmupMs: o.warmupMs,
+          maxInFlight: o.concurrency,
+          requestTimeoutMs: 60_000,
+          onProgress: (l) => console.error(`${tag} ${l}`),
+        });
+        marks.forEach(clearTimeout);
+        const rss = peakRssMiB(pid);
+        await proc.stop();
+        const greetings = Math.round(s.throughput * s.measuredSeconds);
+        const used = (cpu[1] ?? Number.NaN) - (cpu[0] ?? Number.NaN);
+        const r: WindowResult = {
+          worker: w.name,
+          round,
+          throughput: s.throughput,
+          greetings,
+          ...(s.latencyMs.p50 !== undefined && { p50: s.latencyMs.p50 }),
+          ...(s.latencyMs.p99 !== undefined && { p99: s.latencyMs.p99 }),
+          failed: s.failed,
+          cpuMsPerGreeting: used / Math.max(1, greetings),
+          cores: used / o.measureMs,
+          peakRssMiB: rss,
+        };
+        results.push(r);
+        console.error(
+          `${tag}: ${r.throughput.toFixed(1)} greetings/s, ${r.cpuMsPerGreeting.toFixed(1)} CPU ms/greeting (${r.cores.toFixed(2)} cores), ` +
+            `p50 ${r.p50?.toFixed(0) ?? '-'} ms, p99 ${r.p99?.toFixed(0) ?? '-'} ms, peak RSS ${rss.toFixed(0)} MiB` +
+            (s.failed ? `, ${s.failed} FAILED (${JSON.stringify(s.errors)})` : ''),
+        );
+      }
+    }
+    if (o.extraSection) extra = await o.extraSection(stack, 0);
+  } finally {
+    await stack.stop();
+  }
+  const report = writeReport(o, results, { chartEnv, loadBefore, loadAfter: loadAvg(), minutes: (Date.now() - started) / 60_000, extra });
+  return { results, report };
+}
+
+export interface Summary {
+  worker: string;
+  throughput: number[];
+  cpuMsPerGreeting: number;
+  p50: number[];
+  p99: number[];
+  peakRssMiB: number;
+  failed: number;
+}
+
+/** Per worker over its windows: CPU per greeting is total CPU over total greetings. */
+export function summarize(results: readonly WindowResult[]): Summary[] {
+  const names = [...new Set(results.map((r) => r.worker))];
+  return names.map((worker) => {
+    const rs = results.filter((r) => r.worker === worker);
+    const cpu = rs.reduce((a, r) => a + r.cpuMsPerGreeting * r.greetings, 0);
+    const greetings = rs.reduce((a, r) => a + r.greetings, 0);
+    return {
+      worker,
+      throughput: rs.map((r) => r.throughput),
+      cpuMsPerGreeting: cpu / Math.max(1, greetings),
+      p50: rs.flatMap((r) => (r.p50 === undefined ? [] : [r.p50])),
+      p99: rs.flatMap((r) => (r.p99 === undefined ? [] : [r.p99])),
+      peakRssMiB: Math.max(...rs.map((r) => r.peakRssMiB)),
+      failed: rs.reduce((a, r) => a + r.failed, 0),
+    };
+  });
+}
+
+const range = (vs: readonly number[], digits: number) => {
+  if (vs.length === 0) return '-';
+  const lo = Math.min(...vs).toFixed(digits);
+  const hi = Math.max(...vs).toFixed(digits);
+  return lo === hi ? lo : `${lo}-${hi}`;
+};
+const mean = (vs: readonly number[]) => vs.reduce((a, v) => a + v, 0) / Math.max(1, vs.length);
+
+/** The summary table; ratios are to the Go peer when it ran. */
+export function summaryTable(sums: readonly Summary[]): string {
+  const go = sums.find((s) => s.worker === 'go');
+  const rows = sums.map((s) => {
+    const cpuRatio = go ? (s.cpuMsPerGreeting / go.cpuMsPerGreeting).toFixed(2) : '-';
+    const tputRatio = go ? (mean(s.throughput) / mean(go.throughput)).toFixed(2) : '-';
+    return `| ${s.worker} | ${range(s.throughput, 1)} | ${range(s.p50, 0)} | ${range(s.p99, 0)} | ${s.cpuMsPerGreeting.toFixed(1)} | ${s.peakRssMiB.toFixed(0)} | ${tputRatio} | ${cpuRatio} | ${s.failed} |`;
+  });
+  return [
+    '| worker | greetings/s | p50 ms | p99 ms | CPU ms per greeting | peak RSS MiB | throughput / Go | CPU per greeting / Go | failed |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+  ].join('\n');
+}
+
+function windowTable(results: readonly WindowResult[]): string {
+  return [
+    '| round | worker | greetings/s | p50 ms | p99 ms | CPU ms per greeting | worker cores | peak RSS MiB | failed |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...results.map(
+      (r) =>
+        `| ${r.round} | ${r.worker} | ${r.throughput.toFixed(1)} | ${r.p50?.toFixed(0) ?? '-'} | ${r.p99?.toFixed(0) ?? '-'} | ${r.cpuMsPerGreeting.toFixed(1)} | ${r.cores.toFixed(2)} | ${r.peakRssMiB.toFixed(0)} | ${r.failed} |`,
+    ),
+  ].join('\n');
+}
+
+function toolVersion(cmd: string, args: string[]): string {
+  try {
+    return (
+      execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+        .trim()
+        .split('\n')[0] ?? ''
+    );
+  } catch {
+    return 'unknown';
+  }
+}
+
+function writeReport(
+  o: WorkersOptions,
+  results: readonly WindowResult[],
+  meta: { chartEnv: Record<string, string>; loadBefore: string; loadAfter: string; minutes: number; extra: string },
+): string {
+  const date = new Date().toISOString().slice(0, 10);
+  const dir = path.join(ROOT, 'loadtest', 'reports');
+  mkdirSync(dir, { recursive: true });
+  const base = path.join(dir, `workers-${date}`);
+  const sums = summarize(results);
+  const bars: Bar[] = sums.map((s) => ({ label: s.worker, value: s.cpuMsPerGreeting, note: `${mean(s.throughput).toFixed(1)}/s` }));
+  writeFileSync(`${base}.svg`, barChart(bars, 'Worker CPU per greeting (ms), greetings/s above each bar', 'CPU ms per greeting'));
+  const variants = o.workers
+    .filter((w) => w.kind === 'greeter' && Object.keys(w.env).length > 0)
+    .map(
+      (w) =>
+        `- \`${w.name}\`: ${Object.entries(w.env)
+          .map(([k, v]) => `\`${k}=${v}\``)
+          .join(', ')}`,
+    );
+  const md = [
+    `# Workers side by side, ${date}`,
+    '',
+    `One Temporal dev server (in memory), one translator (latency 0) and one starter; the load driver`,
+    `(loadtest/src/driver.ts) keeps ${o.concurrency} greetings in flight (offered ${o.rate}/s, arrivals beyond the cap dropped)`,
+    `through the starter. One worker polls at a time, started fresh for its window: ${(o.warmupMs / 1000).toFixed(0)} s warm-up, then`,
+    `${(o.measureMs / 1000).toFixed(0)} s measured; ${o.rounds} rounds of alternating windows. CPU is the worker process's own`,
+    'utime + stime (all threads, children included) from /proc/PID/stat over the measured window, divided by the greetings',
+    "completed in it; peak RSS is VmHWM. Tracing is on in greeter's services, not exported.",
+    '',
+    `greeter's worker runs with the chart's worker env (\`helm template\`, default values): ${Object.entries(meta.chartEnv)
+      .map(([k, v]) => `\`${k}=${v}\``)
+      .join(', ')}.`,
+    ...(variants.length ? ['', "Variants of greeter's worker (on top of the chart env):", '', ...variants] : []),
+    '',
+    `Machine: ${os.cpus().length} cores (shared), load average (1, 5, 15 min) ${meta.loadBefore} before and ${meta.loadAfter} after;`,
+    `${process.version}, ${toolVersion('go', ['version'])}, ${toolVersion('python3', ['--version'])}; ${meta.minutes.toFixed(1)} min.`,
+    '',
+    summaryTable(sums),
+    '',
+    `![CPU per greeting](workers-${date}.svg)`,
+    '',
+    '## Windows',
+    '',
+    windowTable(results),
+    '',
+    `Command: \`npm run bench -- --only workers --rounds ${o.rounds} --warmup ${o.warmupMs / 1000}s --measure ${o.measureMs / 1000}s --concurrency ${o.concurrency}\`` +
+      (o.workers.length ? ` (workers: ${o.workers.map((w) => w.name).join(', ')})` : ''),
+    ...(meta.extra ? ['', meta.extra] : []),
+    '',
+  ].join('\n');
+  writeFileSync(`${base}.md`, md);
+  return `${base}.md`;
+}
