@@ -127,6 +127,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '2' },
       workers: { type: 'string', default: 'greeter,go,python' },
       variant: { type: 'string', multiple: true, default: [] },
+      profile: { type: 'boolean', default: false },
     },
   });
   const common: Common = {
@@ -180,6 +181,7 @@ async function main(): Promise<void> {
       rounds: Number(values.rounds),
       concurrency: Number(values.concurrency),
       rate: Number(values.rate),
+      profile: values.profile,
     });
     console.log(summaryTable(summarize(windows)));
     console.log(`report: ${path.relative(ROOT, report)}`);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { Proc, ROOT, startStack, type Stack } from '@greeter/scripts/devstack';
+import { cpuProfileSection, cpuProfiles, perfRecord, perfSection } from './profile';
 import { DEFAULT_TASK_QUEUE } from '@greeter/shared/contract';
 import { runLoad } from './driver';
 import { cpuMs, peakRssMiB } from './procstat';
@@ -45,8 +46,8 @@ export interface WorkersOptions {
   concurrency: number;
   rate: number;
   portOffset: number;
-  /** Extra Markdown appended to the report (the profile section). */
-  extraSection?: (stack: Stack, greeterIndex: number) => Promise<string>;
+  /** One more window of greeter's worker under `--cpu-prof` and `perf record`, summarised in the report. */
+  profile: boolean;
 }
 
 /** Parses `--variant name:K=V,K=V` (NODE_OPTIONS values may hold spaces, not commas). */
@@ -130,6 +131,14 @@ export async function workersBench(o: WorkersOptions): Promise<{ results: Window
   const bins = needPeers ? peerBinaries() : { go: '', python: '' };
   const chartEnv = chartWorkerEnv();
   const greeters = o.workers.filter((w) => w.kind === 'greeter');
+  const profDir = path.join(runDir, 'cpu-profiles');
+  // The profiled worker is one more greeter index: the chart's flags plus the profilers'.
+  const profiled: WorkerKind = {
+    name: 'greeter (profiled)',
+    kind: 'greeter',
+    env: { NODE_OPTIONS: `${chartEnv.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profDir} --perf-basic-prof-only-functions`.trim() },
+  };
+  if (o.profile) greeters.push(profiled);
   console.error(`[workers] chart worker env: ${JSON.stringify(chartEnv)}`);
   const loadBefore = loadAvg();
   // Tracing on, not exported (no Jaeger): every span is made, none leaves the process.
@@ -201,12 +210,60 @@ export async function workersBench(o: WorkersOptions): Promise<{ results: Window
         );
       }
     }
-    if (o.extraSection) extra = await o.extraSection(stack, 0);
+    if (o.profile) extra = await profileWindow(o, stack, greeters.indexOf(profiled), runDir, profDir);
   } finally {
     await stack.stop();
   }
   const report = writeReport(o, results, { chartEnv, loadBefore, loadAfter: loadAvg(), minutes: (Date.now() - started) / 60_000, extra });
   return { results, report };
+}
+
+/** A window of greeter's worker under both profilers: the report's "where the CPU goes". */
+async function profileWindow(o: WorkersOptions, stack: Stack, index: number, runDir: string, profDir: string): Promise<string> {
+  const tag = '[workers profile]';
+  const proc = await stack.startWorker(index);
+  const pid = proc.pid as number;
+  console.error(`${tag} greeter's worker under --cpu-prof and perf: pid ${pid}`);
+  let perf: Promise<{ file?: string; error?: string }> = Promise.resolve({ error: 'not started' });
+  let cpuWindow = Number.NaN;
+  const startMark = setTimeout(() => {
+    const c0 = cpuMs(pid);
+    perf = perfRecord(pid, o.measureMs / 1000, path.join(runDir, 'perf.data'));
+    setTimeout(() => (cpuWindow = cpuMs(pid) - c0), o.measureMs).unref();
+  }, o.warmupMs);
+  const s = await runLoad({
+    url: `http://127.0.0.1:${stack.ports.starter}`,
+    startRate: o.rate,
+    stages: steadyStages(o.rate, o.warmupMs + o.measureMs),
+    warmupMs: o.warmupMs,
+    maxInFlight: o.concurrency,
+    requestTimeoutMs: 60_000,
+    onProgress: (l) => console.error(`${tag} ${l}`),
+  });
+  clearTimeout(startMark);
+  const lifeCpu = cpuMs(pid);
+  // The V8 profiles are written when each thread exits: a clean stop is needed.
+  await proc.stop();
+  const perfResult = await perf;
+  const windowGreetings = Math.round(s.throughput * s.measuredSeconds);
+  const threads = cpuProfiles(profDir);
+  const jsBusy = threads.reduce((a, t) => a + t.busyMs, 0);
+  const lines = [
+    "## Where greeter's worker spends its CPU",
+    '',
+    `One more window of greeter's worker with the chart's flags plus \`--cpu-prof --perf-basic-prof-only-functions\`:`,
+    `${s.throughput.toFixed(1)} greetings/s, ${(cpuWindow / Math.max(1, windowGreetings)).toFixed(1)} CPU ms per greeting in the measured window.`,
+    `Over the process's whole life (start-up, warm-up, window, drain: ${s.sent} greetings) it used ${(lifeCpu / 1000).toFixed(1)} s of CPU`,
+    `(${(lifeCpu / Math.max(1, s.sent)).toFixed(1)} ms per greeting); V8 sampled its JS threads outside idle for ${(jsBusy / 1000).toFixed(1)} s`,
+    "(wall time, so it includes time spent waiting for a core on a loaded machine). The Rust core (tokio threads), V8's GC",
+    'and compiler helpers and libuv run on threads V8 does not sample: the native profile below covers every thread.',
+    "Both profilers add their own cost (`v8:ProfEvntProc` is the V8 profiler's thread), so shares matter here, not totals.",
+    '',
+    cpuProfileSection(threads, s.sent),
+    '',
+    perfResult.file ? perfSection(perfResult.file) : `perf did not work here: ${perfResult.error ?? 'unknown'}`,
+  ];
+  return lines.join('\n');
 }
 
 export interface Summary {
