@@ -149,5 +149,7 @@ export function perfSection(file: string): string {
     ...table('comm', 'thread'),
     '',
     ...table('comm,dso', 'thread · shared object'),
+    '',
+    ...table('comm,sym', 'thread · symbol (entries above 1 %)'),
   ].join('\n');
 }
