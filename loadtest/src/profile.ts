@@ -19,6 +19,11 @@ export function category(functionName: string, url: string): string {
   if (functionName === '(idle)') return 'idle';
   if (functionName === '(garbage collector)') return 'GC';
   if (functionName === '(program)') return 'V8/native (program)';
+  // Every call into the workflow sandbox: Node's vm with the SDK's 5 s deadlock timeout, which
+  // starts and joins a watchdog thread per call.
+  if (functionName === 'runInContext' && url === '') return 'calls into the workflow context (vm.runInContext)';
+  if (functionName === 'postMessage') return 'messages between the main and the workflow thread';
+  if (/^node:internal\/modules\//.test(url) || functionName === 'compileFunction') return 'module loading (start-up)';
   if (/interceptors-opentelemetry|@opentelemetry/.test(url)) return 'tracing (OpenTelemetry)';
   if (/pino|sonic-boom|thread-stream/.test(url)) return 'logging (pino)';
   if (/prom-client/.test(url)) return 'metrics (prom-client)';

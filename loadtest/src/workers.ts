@@ -10,7 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { Proc, ROOT, startStack, type Stack } from '@greeter/scripts/devstack';
 import { cpuProfileSection, cpuProfiles, perfRecord, perfSection } from './profile';
 import { DEFAULT_TASK_QUEUE } from '@greeter/shared/contract';
-import { runLoad } from './driver';
+import { runLoad, type LoadSummary } from './driver';
 import { cpuMs, peakRssMiB } from './procstat';
 import { barChart, type Bar } from './report';
 import { steadyStages } from './schedule';
@@ -105,15 +105,36 @@ export function peerBinaries(): { go: string; python: string } {
   return { go: get('GREETER_PEER_GO'), python: get('GREETER_PEER_PYTHON') };
 }
 
-/** A peer worker as a process of the stack's run folder, polling the stack's task queue. */
-export function peerProc(stack: Stack, runDir: string, kind: 'go' | 'python', bins: { go: string; python: string }, name: string): Proc {
+/** A peer worker as a process of the stack's run folder, polling the stack's task queue with `slots` (WORKER_MAX_CONCURRENT_*). */
+export function peerProc(
+  stack: Stack,
+  runDir: string,
+  kind: 'go' | 'python',
+  bins: { go: string; python: string },
+  name: string,
+  slots: Record<string, string> = {},
+): Proc {
   const env = {
+    ...slots,
     TEMPORAL_ADDRESS: stack.temporalAddress,
     TEMPORAL_TASK_QUEUE: DEFAULT_TASK_QUEUE,
     TRANSLATOR_URL: `http://127.0.0.1:${stack.ports.translator}`,
   };
   const [cmd, args] = kind === 'go' ? [bins.go, []] : [bins.python, [path.join(ROOT, 'loadtest', 'peers', 'python', 'worker.py')]];
   return new Proc({ name, cmd, args, env, logDir: runDir });
+}
+
+/** One window: `concurrency` greetings in flight through the starter (arrivals above the cap are dropped). */
+function saturate(o: WorkersOptions, stack: Stack, tag: string): Promise<LoadSummary> {
+  return runLoad({
+    url: `http://127.0.0.1:${stack.ports.starter}`,
+    startRate: o.rate,
+    stages: steadyStages(o.rate, o.warmupMs + o.measureMs),
+    warmupMs: o.warmupMs,
+    maxInFlight: o.concurrency,
+    requestTimeoutMs: 60_000,
+    onProgress: (l) => console.error(`${tag} ${l}`),
+  });
 }
 
 const loadAvg = () =>
@@ -167,7 +188,9 @@ export async function workersBench(o: WorkersOptions): Promise<{ results: Window
         if (w.kind === 'greeter') {
           proc = await stack.startWorker(greeters.indexOf(w));
         } else {
-          proc = peerProc(stack, runDir, w.kind, bins, `peer-${w.name}`);
+          // The same slot counts as greeter's worker, so each SDK gets the same concurrency.
+          const slots = Object.fromEntries(Object.entries(chartEnv).filter(([k]) => k.startsWith('WORKER_MAX_CONCURRENT_')));
+          proc = peerProc(stack, runDir, w.kind, bins, `peer-${w.name}`, slots);
           proc.start();
           await proc.waitForOutput(/peer polling/, 30_000);
         }
@@ -176,15 +199,7 @@ export async function workersBench(o: WorkersOptions): Promise<{ results: Window
         console.error(`${tag}: pid ${pid}, ${((Date.now() - started) / 1000).toFixed(0)} s into the run, load average ${loadAvg()}`);
         const cpu: number[] = [];
         const marks = [o.warmupMs, o.warmupMs + o.measureMs].map((at) => setTimeout(() => cpu.push(cpuMs(pid)), at));
-        const s = await runLoad({
-          url: `http://127.0.0.1:${stack.ports.starter}`,
-          startRate: o.rate,
-          stages: steadyStages(o.rate, o.warmupMs + o.measureMs),
-          warmupMs: o.warmupMs,
-          maxInFlight: o.concurrency,
-          requestTimeoutMs: 60_000,
-          onProgress: (l) => console.error(`${tag} ${l}`),
-        });
+        const s = await saturate(o, stack, tag);
         marks.forEach(clearTimeout);
         const rss = peakRssMiB(pid);
         await proc.stop();
@@ -198,13 +213,14 @@ export async function workersBench(o: WorkersOptions): Promise<{ results: Window
           ...(s.latencyMs.p50 !== undefined && { p50: s.latencyMs.p50 }),
           ...(s.latencyMs.p99 !== undefined && { p99: s.latencyMs.p99 }),
           failed: s.failed,
-          cpuMsPerGreeting: used / Math.max(1, greetings),
+          // No greeting completed in the window: no figure rather than the whole window's CPU.
+          cpuMsPerGreeting: greetings > 0 ? used / greetings : Number.NaN,
           cores: used / o.measureMs,
           peakRssMiB: rss,
         };
         results.push(r);
         console.error(
-          `${tag}: ${r.throughput.toFixed(1)} greetings/s, ${r.cpuMsPerGreeting.toFixed(1)} CPU ms/greeting (${r.cores.toFixed(2)} cores), ` +
+          `${tag}: ${r.throughput.toFixed(1)} greetings/s, ${num(r.cpuMsPerGreeting, 1)} CPU ms/greeting (${r.cores.toFixed(2)} cores), ` +
             `p50 ${r.p50?.toFixed(0) ?? '-'} ms, p99 ${r.p99?.toFixed(0) ?? '-'} ms, peak RSS ${rss.toFixed(0)} MiB` +
             (s.failed ? `, ${s.failed} FAILED (${JSON.stringify(s.errors)})` : ''),
         );
@@ -231,15 +247,7 @@ async function profileWindow(o: WorkersOptions, stack: Stack, index: number, run
     perf = perfRecord(pid, o.measureMs / 1000, path.join(runDir, 'perf.data'));
     setTimeout(() => (cpuWindow = cpuMs(pid) - c0), o.measureMs).unref();
   }, o.warmupMs);
-  const s = await runLoad({
-    url: `http://127.0.0.1:${stack.ports.starter}`,
-    startRate: o.rate,
-    stages: steadyStages(o.rate, o.warmupMs + o.measureMs),
-    warmupMs: o.warmupMs,
-    maxInFlight: o.concurrency,
-    requestTimeoutMs: 60_000,
-    onProgress: (l) => console.error(`${tag} ${l}`),
-  });
+  const s = await saturate(o, stack, tag);
   clearTimeout(startMark);
   const lifeCpu = cpuMs(pid);
   // The V8 profiles are written when each thread exits: a clean stop is needed.
@@ -281,12 +289,13 @@ export function summarize(results: readonly WindowResult[]): Summary[] {
   const names = [...new Set(results.map((r) => r.worker))];
   return names.map((worker) => {
     const rs = results.filter((r) => r.worker === worker);
-    const cpu = rs.reduce((a, r) => a + r.cpuMsPerGreeting * r.greetings, 0);
-    const greetings = rs.reduce((a, r) => a + r.greetings, 0);
+    const counted = rs.filter((r) => r.greetings > 0);
+    const cpu = counted.reduce((a, r) => a + r.cpuMsPerGreeting * r.greetings, 0);
+    const greetings = counted.reduce((a, r) => a + r.greetings, 0);
     return {
       worker,
       throughput: rs.map((r) => r.throughput),
-      cpuMsPerGreeting: cpu / Math.max(1, greetings),
+      cpuMsPerGreeting: greetings > 0 ? cpu / greetings : Number.NaN,
       p50: rs.flatMap((r) => (r.p50 === undefined ? [] : [r.p50])),
       p99: rs.flatMap((r) => (r.p99 === undefined ? [] : [r.p99])),
       peakRssMiB: Math.max(...rs.map((r) => r.peakRssMiB)),
@@ -301,15 +310,17 @@ const range = (vs: readonly number[], digits: number) => {
   const hi = Math.max(...vs).toFixed(digits);
   return lo === hi ? lo : `${lo}-${hi}`;
 };
+/** A figure, or '-' where there is none (NaN: no greeting completed). */
+const num = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 const mean = (vs: readonly number[]) => vs.reduce((a, v) => a + v, 0) / Math.max(1, vs.length);
 
 /** The summary table; ratios are to the Go peer when it ran. */
 export function summaryTable(sums: readonly Summary[]): string {
   const go = sums.find((s) => s.worker === 'go');
   const rows = sums.map((s) => {
-    const cpuRatio = go ? (s.cpuMsPerGreeting / go.cpuMsPerGreeting).toFixed(2) : '-';
+    const cpuRatio = go ? num(s.cpuMsPerGreeting / go.cpuMsPerGreeting, 2) : '-';
     const tputRatio = go ? (mean(s.throughput) / mean(go.throughput)).toFixed(2) : '-';
-    return `| ${s.worker} | ${range(s.throughput, 1)} | ${range(s.p50, 0)} | ${range(s.p99, 0)} | ${s.cpuMsPerGreeting.toFixed(1)} | ${s.peakRssMiB.toFixed(0)} | ${tputRatio} | ${cpuRatio} | ${s.failed} |`;
+    return `| ${s.worker} | ${range(s.throughput, 1)} | ${range(s.p50, 0)} | ${range(s.p99, 0)} | ${num(s.cpuMsPerGreeting, 1)} | ${s.peakRssMiB.toFixed(0)} | ${tputRatio} | ${cpuRatio} | ${s.failed} |`;
   });
   return [
     '| worker | greetings/s | p50 ms | p99 ms | CPU ms per greeting | peak RSS MiB | throughput / Go | CPU per greeting / Go | failed |',
@@ -324,7 +335,7 @@ function windowTable(results: readonly WindowResult[]): string {
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...results.map(
       (r) =>
-        `| ${r.round} | ${r.worker} | ${r.throughput.toFixed(1)} | ${r.p50?.toFixed(0) ?? '-'} | ${r.p99?.toFixed(0) ?? '-'} | ${r.cpuMsPerGreeting.toFixed(1)} | ${r.cores.toFixed(2)} | ${r.peakRssMiB.toFixed(0)} | ${r.failed} |`,
+        `| ${r.round} | ${r.worker} | ${r.throughput.toFixed(1)} | ${r.p50?.toFixed(0) ?? '-'} | ${r.p99?.toFixed(0) ?? '-'} | ${num(r.cpuMsPerGreeting, 1)} | ${r.cores.toFixed(2)} | ${r.peakRssMiB.toFixed(0)} | ${r.failed} |`,
     ),
   ].join('\n');
 }
@@ -351,7 +362,9 @@ function writeReport(
   mkdirSync(dir, { recursive: true });
   const base = path.join(dir, `workers-${date}`);
   const sums = summarize(results);
-  const bars: Bar[] = sums.map((s) => ({ label: s.worker, value: s.cpuMsPerGreeting, note: `${mean(s.throughput).toFixed(1)}/s` }));
+  const bars: Bar[] = sums
+    .filter((s) => Number.isFinite(s.cpuMsPerGreeting))
+    .map((s) => ({ label: s.worker, value: s.cpuMsPerGreeting, note: `${mean(s.throughput).toFixed(1)}/s` }));
   writeFileSync(`${base}.svg`, barChart(bars, 'Worker CPU per greeting (ms), greetings/s above each bar', 'CPU ms per greeting'));
   const variants = o.workers
     .filter((w) => w.kind === 'greeter' && Object.keys(w.env).length > 0)
@@ -369,7 +382,8 @@ function writeReport(
     `through the starter. One worker polls at a time, started fresh for its window: ${(o.warmupMs / 1000).toFixed(0)} s warm-up, then`,
     `${(o.measureMs / 1000).toFixed(0)} s measured; ${o.rounds} rounds of alternating windows. CPU is the worker process's own`,
     'utime + stime (all threads, children included) from /proc/PID/stat over the measured window, divided by the greetings',
-    "completed in it; peak RSS is VmHWM. Tracing is on in greeter's services, not exported.",
+    "completed in it; peak RSS is VmHWM. Tracing is on in greeter's services, not exported. The peers get the same",
+    "slot counts as greeter's worker (`WORKER_MAX_CONCURRENT_*` from the chart).",
     '',
     `greeter's worker runs with the chart's worker env (\`helm template\`, default values): ${Object.entries(meta.chartEnv)
       .map(([k, v]) => `\`${k}=${v}\``)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -97,6 +98,15 @@ func env(name, def string) string {
 	return def
 }
 
+// slots reads a slot count as greeter's worker does (WORKER_MAX_CONCURRENT_*); 0 keeps the SDK default.
+func slots(name string) int {
+	n, err := strconv.Atoi(os.Getenv(name))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	address := env("TEMPORAL_ADDRESS", "127.0.0.1:7233")
@@ -111,7 +121,10 @@ func main() {
 		os.Exit(1)
 	}
 	defer c.Close()
-	w := worker.New(c, taskQueue, worker.Options{})
+	w := worker.New(c, taskQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize:     slots("WORKER_MAX_CONCURRENT_ACTIVITIES"),
+		MaxConcurrentWorkflowTaskExecutionSize: slots("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS"),
+	})
 	w.RegisterWorkflowWithOptions(GreetSomeone, workflow.RegisterOptions{Name: "GreetSomeone"})
 	// A keep-alive pool as large as the activity slots, as undici and aiohttp keep by default.
 	a := &TranslateActivities{

@@ -1,7 +1,7 @@
 """The original example's Python worker (GreetSomeone with TranslateActivities(session) on
 aiohttp), with the farewell fix, for benchmarks only (`npm run bench -- --only workers`).
 Same workflow type, activity names, timeouts and retry policy as services/worker/src/workflows.ts;
-the task queue comes from the environment."""
+the task queue and the slot counts come from the same variables greeter's worker reads."""
 
 import asyncio
 import logging
@@ -71,6 +71,12 @@ class GreetSomeone:
         return f"{greeting}\n{farewell}"
 
 
+def slots(name: str) -> int | None:
+    """A slot count as greeter's worker reads it (WORKER_MAX_CONCURRENT_*); None keeps the SDK default."""
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 async def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     address = os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233")
@@ -87,6 +93,8 @@ async def main() -> None:
             task_queue=task_queue,
             workflows=[GreetSomeone],
             activities=[activities.greet_in_spanish, activities.farewell_in_spanish],
+            max_concurrent_activities=slots("WORKER_MAX_CONCURRENT_ACTIVITIES"),
+            max_concurrent_workflow_tasks=slots("WORKER_MAX_CONCURRENT_WORKFLOW_TASKS"),
         ):
             print(f"python peer polling {task_queue} on {address}", flush=True)
             await stop.wait()
