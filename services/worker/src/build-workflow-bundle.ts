@@ -13,21 +13,6 @@ async function main(): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('./workflows'),
     plugins: bundlerPlugins(),
-    // With reuseV8Context every workflow gets a fresh module cache, so each new workflow
-    // evaluates every module of the bundle again. Scope hoisting merges the ES modules
-    // (OpenTelemetry's API and core, most of them) into a few, which the workers bench measured
-    // as less CPU per greeting; tree shaking drops exports nothing uses.
-    webpackConfigHook: (config) => ({
-      ...config,
-      optimization: {
-        ...config.optimization,
-        concatenateModules: true,
-        usedExports: true,
-        providedExports: true,
-        sideEffects: true,
-        innerGraph: true,
-      },
-    }),
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
   });
   mkdirSync(path.dirname(out), { recursive: true });
