@@ -2,7 +2,8 @@
 // worker with no-op activities, telemetry off, against the stack's dev server;
 // (2) full-stack ceiling through the starter with tracing on, and its ratio to (1);
 // (3) worker RSS under steady load; `--only tracing` runs the full stack with tracing
-// on and off and prints the ratio. Scaling efficiency comes from `npm run scale`.
+// on and off and prints the ratio; `--only workers` runs greeter's worker and the Go and Python
+// peers side by side (workers.ts). Scaling efficiency comes from `npm run scale`.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +15,7 @@ import { WORKFLOW_TYPE } from '@greeter/shared/contract';
 import { formatSummary, runLoad } from './driver';
 import { promValue } from './prom';
 import { parseDuration, steadyStages } from './schedule';
+import { parseVariant, summarize, summaryTable, workersBench, type WorkerKind } from './workers';
 
 const WORKFLOWS = path.join(ROOT, 'services', 'worker', 'dist', 'src', 'workflows.js');
 
@@ -122,6 +124,10 @@ async function main(): Promise<void> {
       rate: { type: 'string', default: '150' },
       'rss-rate': { type: 'string', default: '20' },
       'port-offset': { type: 'string', default: '0' },
+      rounds: { type: 'string', default: '2' },
+      workers: { type: 'string', default: 'greeter,go,python' },
+      variant: { type: 'string', multiple: true, default: [] },
+      profile: { type: 'boolean', default: false },
     },
   });
   const common: Common = {
@@ -158,6 +164,27 @@ async function main(): Promise<void> {
     const r = await full({ ...common, rate: Number(values['rss-rate']), maxInFlight: 100, tracing: true });
     results['(4) worker RSS under steady load'] =
       `${r.rssMiB?.toFixed(0) ?? '-'} MiB max (${values['rss-rate']}/s, tracing on; ${r.throughput.toFixed(1)} greetings/s)`;
+  }
+  if (only.has('workers')) {
+    const variants = values.variant.map(parseVariant);
+    const kinds: WorkerKind[] = [
+      ...values.workers.split(',').map((name): WorkerKind => {
+        if (name === 'go' || name === 'python') return { name, kind: name, env: {} };
+        if (name === 'greeter') return { name, kind: 'greeter', env: {} };
+        throw new Error(`--workers: unknown worker ${JSON.stringify(name)} (greeter, go, python; variants come from --variant)`);
+      }),
+      ...variants,
+    ];
+    const { results: windows, report } = await workersBench({
+      ...common,
+      workers: kinds,
+      rounds: Number(values.rounds),
+      concurrency: Number(values.concurrency),
+      rate: Number(values.rate),
+      profile: values.profile,
+    });
+    console.log(summaryTable(summarize(windows)));
+    console.log(`report: ${path.relative(ROOT, report)}`);
   }
   for (const [k, v] of Object.entries(results)) console.log(`${k}: ${v}`);
 }

@@ -174,6 +174,50 @@ export function lineChartSvg(title: string, xLabel: string, panels: readonly Lin
     });
   });
   parts.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle">${esc(xLabel)}</text>`);
+
+export interface Bar {
+  label: string;
+  value: number;
+  /** A second figure printed under the value (e.g. the throughput). */
+  note?: string;
+}
+
+/** A vertical bar chart, one bar per label, its value above it (the workers bench). */
+export function barChart(bars: readonly Bar[], title: string, yLabel: string): string {
+  const W = 640;
+  const H = 400;
+  const m = { l: 64, r: 24, t: 48, b: 56 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  const yMaxRaw = Math.max(1, ...bars.map((b) => b.value)) * 1.15;
+  const tick = niceStep(yMaxRaw / 5);
+  const yMax = Math.ceil(yMaxRaw / tick) * tick;
+  const y = (v: number) => m.t + ph - (v / yMax) * ph;
+  const slot = pw / Math.max(1, bars.length);
+  const bw = Math.min(80, slot * 0.6);
+  const titleSize = Math.min(15, Math.floor((W - 24) / (0.6 * title.length)));
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="${titleSize}" font-weight="bold">${esc(title)}</text>`,
+  ];
+  for (let v = 0; v <= yMax + 1e-9; v += tick) {
+    parts.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e5e5e5"/>`);
+    parts.push(`<text x="${m.l - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${Number(v.toFixed(2))}</text>`);
+  }
+  parts.push(`<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${m.t + ph}" stroke="#333"/>`);
+  parts.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${m.t + ph}" y2="${m.t + ph}" stroke="#333"/>`);
+  parts.push(`<text transform="translate(18 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
+  bars.forEach((b, i) => {
+    const cx = m.l + slot * (i + 0.5);
+    const top = y(b.value);
+    parts.push(
+      `<rect x="${(cx - bw / 2).toFixed(1)}" y="${top.toFixed(1)}" width="${bw.toFixed(1)}" height="${(m.t + ph - top).toFixed(1)}" fill="#1f77b4"/>`,
+    );
+    parts.push(`<text x="${cx.toFixed(1)}" y="${(top - 20).toFixed(1)}" text-anchor="middle">${b.value.toFixed(1)}</text>`);
+    if (b.note) parts.push(`<text x="${cx.toFixed(1)}" y="${(top - 6).toFixed(1)}" text-anchor="middle" fill="#666">${esc(b.note)}</text>`);
+    parts.push(`<text x="${cx.toFixed(1)}" y="${m.t + ph + 20}" text-anchor="middle">${esc(b.label)}</text>`);
+  });
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }

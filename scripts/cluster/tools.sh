@@ -24,9 +24,9 @@ MS_DIR="$CACHE/metrics-server-$METRICS_SERVER_VERSION"
 KSM_DIR="$CACHE/kube-state-metrics-$KSM_VERSION"
 PAUSE_DIR="$CACHE/pause-3.10"
 PROM_DIR="$CACHE/prometheus-$PROMETHEUS_MODULE_VERSION"
-# src_hash DIR: 12 hex digits of a sha256 over a local Go module's go.mod, go.sum and non-test
-# .go files (names included): its cache key, so an edit rebuilds it and nothing else does.
-src_hash() { (cd "$1" && sha256sum go.mod go.sum *.go | grep -v '_test\.go$' | sha256sum | cut -c1-12); }
+# src_hash and local_module_tool: local Go modules cached by a hash of their sources.
+# shellcheck source=../lib/go-module.sh
+source "$HERE/../lib/go-module.sh"
 # greeter's own External metrics adapter (k8s/local/external-metrics.yaml), a module in this repo.
 EM_SRC="$HERE/external-metrics"
 EM_DIR="$CACHE/external-metrics-$(src_hash "$EM_SRC")"
@@ -68,24 +68,6 @@ go_module_tool() {
     GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$dir/$name.partial" "$pkg" >&2
     mv "$dir/$name.partial" "$dir/$name"
   )
-  say "$name: built in $((SECONDS - started))s"
-}
-
-# local_module_tool DIR NAME SRC: builds the Go module in SRC (part of this repo, go.sum pinned)
-# into DIR, which is $CACHE/NAME-<src_hash>; builds of older sources ($CACHE/NAME-*) are removed.
-local_module_tool() {
-  local dir=$1 name=$2 src=$3 started=$SECONDS old
-  if [[ -x "$dir/$name" ]]; then say "$name: cached at $dir"; return; fi
-  say "$name: building $src (after each change to it) ..."
-  mkdir -p "$dir"
-  (
-    cd "$src"
-    # -mod=readonly: the committed go.mod/go.sum decide every version; no VCS stamp, so the
-    # binary depends only on the hashed sources.
-    CGO_ENABLED=0 go build -mod=readonly -buildvcs=false -trimpath -ldflags '-s -w' -o "$dir/$name.partial" . >&2
-    mv "$dir/$name.partial" "$dir/$name"
-  )
-  for old in "$CACHE/$name"-*; do [[ ! -d "$old" || "$old" == "$dir" ]] || rm -rf "$old"; done
   say "$name: built in $((SECONDS - started))s"
 }
 

@@ -19,6 +19,8 @@ export interface StackOptions {
   translatorEnv?: Record<string, string>;
   /** Extra env for every worker, e.g. WORKER_MAX_CONCURRENT_ACTIVITIES. */
   workerEnv?: Record<string, string>;
+  /** Extra env for worker i on top of `workerEnv` (the workers bench runs variants side by side). */
+  workerEnvAt?: (i: number) => Record<string, string>;
   starterEnv?: Record<string, string>;
   /** 'auto' runs it when the binary is on PATH. */
   jaeger?: boolean | 'auto';
@@ -214,6 +216,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           TRANSLATOR_URL: `http://127.0.0.1:${ports.translator}`,
           ...(existsSync(WORKFLOW_BUNDLE) && { WORKER_WORKFLOW_BUNDLE: WORKFLOW_BUNDLE }),
           ...opts.workerEnv,
+          ...opts.workerEnvAt?.(i),
         },
         readyz(wp.http),
       );

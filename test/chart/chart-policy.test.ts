@@ -250,15 +250,16 @@ describe('greeter chart policy', () => {
         assert.deepEqual(scaler.spec?.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'greeter-worker' });
       });
 
-      test('NODE_OPTIONS sizes the heap at the configured share of the memory limit', () => {
+      test("NODE_OPTIONS sizes the heap at the configured share of the memory limit, then the component's nodeOptions", () => {
         const values = valuesOf(p);
         for (const { obj, pod } of workloads(objects(p))) {
           for (const c of pod.spec.containers.filter((x) => ['translator', 'worker', 'starter'].includes(x.name))) {
             const limit = memoryMiB(c.resources!.limits!.memory!);
             const want = Math.floor((Math.floor(limit) * values.global.heapPercentOfMemoryLimit) / 100);
+            const extra = c.name === 'worker' ? values.worker.nodeOptions : '';
             assert.equal(
               envOf(c).get('NODE_OPTIONS')?.value,
-              `--max-old-space-size=${want}`,
+              `--max-old-space-size=${want}${extra ? ` ${extra}` : ''}`,
               `${obj.metadata.name}: heap for a ${limit} MiB limit`,
             );
           }
@@ -412,6 +413,7 @@ interface Values {
   global: { heapPercentOfMemoryLimit: number };
   temporal: { taskQueue: string; namespace: string };
   worker: {
+    nodeOptions: string;
     autoscaling: {
       enabled: boolean;
       keda: { enabled: boolean };

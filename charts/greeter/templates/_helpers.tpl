@@ -129,7 +129,7 @@ so the heap follows whatever limit is set.
 {{- div (mul $mib (int .root.Values.global.heapPercentOfMemoryLimit)) 100 -}}
 {{- end -}}
 
-{{/* Variables every service reads through readCommon, plus NODE_OPTIONS. (dict "root" $ "c" .Values.translator) */}}
+{{/* Variables every service reads through readCommon, plus NODE_OPTIONS (the heap size, then the component's nodeOptions if it has any). (dict "root" $ "c" .Values.translator) */}}
 {{- define "greeter.commonEnv" -}}
 - name: HOST
   value: "0.0.0.0"
@@ -140,7 +140,7 @@ so the heap follows whatever limit is set.
 - name: SHUTDOWN_GRACE_MS
   value: {{ .c.shutdownGraceMs | quote }}
 - name: NODE_OPTIONS
-  value: {{ printf "--max-old-space-size=%s" (include "greeter.heapMiB" (dict "root" .root "resources" .c.resources)) | quote }}
+  value: {{ trim (printf "--max-old-space-size=%s %s" (include "greeter.heapMiB" (dict "root" .root "resources" .c.resources)) (.c.nodeOptions | default "")) | quote }}
 {{- end -}}
 
 {{/* Frontend address for the configured Temporal mode. */}}
