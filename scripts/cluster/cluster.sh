@@ -128,6 +128,7 @@ make_pki() {
   cert controller-manager system:kube-controller-manager
   cert scheduler system:kube-scheduler
   cert kube-proxy system:kube-proxy
+  cert kube-router system:kube-router
   cert kubelet "system:node:$NODE_NAME" system:nodes "DNS:$NODE_NAME,IP:$NODE_IP"
   if [[ ! -f "$PKI/sa.key" ]]; then
     openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
@@ -137,6 +138,7 @@ make_pki() {
   kubeconfig "$STATE/controller-manager.kubeconfig" controller-manager "https://127.0.0.1:6443"
   kubeconfig "$STATE/scheduler.kubeconfig" scheduler "https://127.0.0.1:6443"
   kubeconfig "$STATE/kube-proxy.kubeconfig" kube-proxy "https://127.0.0.1:6443"
+  kubeconfig "$STATE/kube-router.kubeconfig" kube-router "https://127.0.0.1:6443"
   kubeconfig "$STATE/kubelet.kubeconfig" kubelet "https://127.0.0.1:6443"
 }
 
@@ -288,9 +290,20 @@ start_node() {
 
 install_addons() {
   kubectl apply --server-side --force-conflicts -f "$ROOT/k8s/local/addons.yaml" >/dev/null
+  start_policy_controller
   wait_for "CoreDNS, metrics-server, kube-state-metrics" 180 kubectl -n kube-system wait --for=condition=Available \
     deployment/coredns deployment/metrics-server deployment/kube-state-metrics --timeout=2s
   wait_for "metrics API" 120 kubectl get --raw /apis/metrics.k8s.io/v1beta1/nodes
+}
+
+# NetworkPolicy enforcement: kube-router's policy controller only (no routing, no service proxy:
+# the bridge CNI and kube-proxy keep those), as a node process like kube-proxy. Its RBAC
+# (system:kube-router) comes with the addons. Rules and ipsets live in the node's netns.
+start_policy_controller() {
+  start kube-router "$GREETER_KUBE_ROUTER" --kubeconfig="$STATE/kube-router.kubeconfig" --hostname-override="$NODE_NAME" \
+    --run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false --enable-ipv6=false \
+    --service-cluster-ip-range="$SERVICE_CIDR" --health-port=20244 --metrics-port=0 --iptables-sync-period=1m
+  wait_for "kube-router policy controller" 60 in_node curl -fsS http://127.0.0.1:20244/healthz
 }
 
 # ---------------------------------------------------------------------------- up / down / status
@@ -368,7 +381,7 @@ node_container_pids() {
 cmd_down() {
   require_root
   local started=$SECONDS pid
-  for name in kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver; do kill_pidfile "$name" 15; done
+  for name in kube-router kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver; do kill_pidfile "$name" 15; done
   # Containers and their shims: by pid, found through the pod cgroups and the shims' socket.
   for _ in 1 2 3; do
     mapfile -t pids < <(node_container_pids | sort -u)
@@ -413,7 +426,7 @@ leftovers() { # prints anything of ours that survived; exit 1 when there is some
 
 cmd_status() {
   local any=0
-  for name in etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
+  for name in etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kube-router; do
     if alive "$name"; then printf '%-24s running (pid %s)\n' "$name" "$(cat "$PIDS/$name")"; any=1; else printf '%-24s stopped\n' "$name"; fi
   done
   if ((any)) && kubectl get --raw /readyz >/dev/null 2>&1; then

@@ -11,8 +11,11 @@ METRICS_SERVER_VERSION=v0.8.0
 KSM_VERSION=v2.15.0
 # Prometheus 3.16 (Go module v0.316.0): Debian's 2.42 package is built without Kubernetes service discovery.
 PROMETHEUS_MODULE_VERSION=v0.316.0
+# kube-router's network policy controller enforces NetworkPolicy (iptables + ipset) beside the bridge
+# CNI and kube-proxy. v2.1.0 is the newest v2 release the Go module proxy serves.
+KUBE_ROUTER_VERSION=v2.1.0
 APT_PACKAGES=(etcd-server containerd runc containernetworking-plugins iptables nftables conntrack socat
-  buildah debootstrap iproute2 openssl kmod)
+  buildah debootstrap iproute2 openssl kmod ipset)
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${GREETER_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/greeter/tools}"
@@ -24,6 +27,7 @@ MS_DIR="$CACHE/metrics-server-$METRICS_SERVER_VERSION"
 KSM_DIR="$CACHE/kube-state-metrics-$KSM_VERSION"
 PAUSE_DIR="$CACHE/pause-3.10"
 PROM_DIR="$CACHE/prometheus-$PROMETHEUS_MODULE_VERSION"
+KR_DIR="$CACHE/kube-router-$KUBE_ROUTER_VERSION"
 # src_hash and local_module_tool: local Go modules cached by a hash of their sources.
 # shellcheck source=../lib/go-module.sh
 source "$HERE/../lib/go-module.sh"
@@ -35,6 +39,7 @@ if [[ "${1:-}" == --report ]]; then
   for entry in "kubernetes $KUBERNETES_VERSION:$K8S_DIR/bin/kubelet" "coredns $COREDNS_VERSION:$COREDNS_DIR/coredns" \
     "metrics-server $METRICS_SERVER_VERSION:$MS_DIR/metrics-server" "kube-state-metrics $KSM_VERSION:$KSM_DIR/kube-state-metrics" \
     "prometheus (module $PROMETHEUS_MODULE_VERSION):$PROM_DIR/prometheus" "pause:$PAUSE_DIR/pause" \
+    "kube-router $KUBE_ROUTER_VERSION:$KR_DIR/kube-router" \
     "external-metrics (scripts/cluster/external-metrics):$EM_DIR/external-metrics"; do
     if [[ -x "${entry#*:}" ]]; then say "${entry%%:*}: cached at $(dirname "${entry#*:}")"; else say "${entry%%:*}: not built yet (npm run cluster -- up builds it)"; fi
   done
@@ -101,6 +106,7 @@ fi
 go_module_tool "$MS_DIR" metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server "sigs.k8s.io/metrics-server@$METRICS_SERVER_VERSION"
 go_module_tool "$PROM_DIR" prometheus github.com/prometheus/prometheus/cmd/prometheus "github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION"
 go_module_tool "$KSM_DIR" kube-state-metrics k8s.io/kube-state-metrics/v2 "k8s.io/kube-state-metrics/v2@$KSM_VERSION"
+go_module_tool "$KR_DIR" kube-router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router "github.com/cloudnativelabs/kube-router/v2@$KUBE_ROUTER_VERSION"
 local_module_tool "$EM_DIR" external-metrics "$EM_SRC"
 
 if [[ -x "$PAUSE_DIR/pause" ]]; then
@@ -120,3 +126,4 @@ printf 'export GREETER_KSM=%q\n' "$KSM_DIR/kube-state-metrics"
 printf 'export GREETER_PAUSE=%q\n' "$PAUSE_DIR/pause"
 printf 'export GREETER_PROMETHEUS=%q\n' "$PROM_DIR/prometheus"
 printf 'export GREETER_EXTERNAL_METRICS=%q\n' "$EM_DIR/external-metrics"
+printf 'export GREETER_KUBE_ROUTER=%q\n' "$KR_DIR/kube-router"

@@ -160,6 +160,60 @@ describe('greeter chart on real clusters', () => {
     });
   });
 
+  describe('NetworkPolicy API clients, operator peers and DNS ports', () => {
+    type Peer = { ipBlock?: { cidr: string }; podSelector?: { matchLabels?: Record<string, string> }; namespaceSelector?: unknown };
+    type Rule = { from?: Peer[]; ports?: { port: number | string; protocol?: string }[] };
+    const kind = (): Profile => profiles().find((p) => p.name === 'kind')!;
+    const policies = (set: string[]): K8sObject[] =>
+      parseObjects(render(kind(), { set: ['networkPolicy.enabled=true', ...set] })).filter((o) => o.kind === 'NetworkPolicy');
+    const ingress = (np: K8sObject): Rule[] => (np.spec?.ingress ?? []) as Rule[];
+
+    test('the starter API is open to anyone by default, and only to apiClients and the helm test pod when they are set', () => {
+      const open = ingress(mustFind(policies([]), 'NetworkPolicy', 'greeter-starter'));
+      assert.ok(
+        open.some((r) => r.from === undefined && (r.ports ?? []).some((x) => x.port === 'http')),
+        'expected an http rule without from',
+      );
+      const np = mustFind(
+        policies(['networkPolicy.apiClients[0].podSelector.matchLabels.role=client']),
+        'NetworkPolicy',
+        'greeter-starter',
+      );
+      const rules = ingress(np);
+      assert.ok(
+        rules.every((r) => r.from !== undefined),
+        `no rule may admit everyone once apiClients is set: ${JSON.stringify(rules)}`,
+      );
+      const api = rules.find((r) => r.from?.some((x) => x.podSelector?.matchLabels?.role === 'client'));
+      assert.ok(api, 'a rule for the API clients');
+      assert.ok(
+        api.from?.some((x) => x.podSelector?.matchLabels?.['app.kubernetes.io/component'] === 'test'),
+        'the helm test pod stays allowed',
+      );
+    });
+
+    test('operatorPeers reach every port of every greeter pod; none by default', () => {
+      const none = policies([]).flatMap(ingress);
+      assert.ok(!none.some((r) => r.from?.some((x) => x.ipBlock)), 'no ipBlock peer by default');
+      const withOps = policies(['networkPolicy.operatorPeers[0].ipBlock.cidr=192.0.2.10/32']).filter(
+        (np) => (np.spec?.policyTypes as string[] | undefined)?.includes('Ingress') && ingress(np).length > 0,
+      );
+      assert.ok(withOps.length >= 4, `expected the component policies with ingress rules, got ${withOps.length}`);
+      for (const np of withOps) {
+        assert.ok(
+          ingress(np).some((r) => r.ports === undefined && r.from?.some((x) => x.ipBlock?.cidr === '192.0.2.10/32')),
+          `${np.metadata.name}: no all-ports rule for the operator peer`,
+        );
+      }
+    });
+
+    test('DNS egress goes to the ports the DNS pods listen on (dnsPorts), for UDP and TCP', () => {
+      const deny = mustFind(policies(['networkPolicy.dnsPorts={53,1053}']), 'NetworkPolicy', 'greeter-default-deny');
+      const ports = ((deny.spec?.egress ?? []) as Rule[]).flatMap((r) => r.ports ?? []).map((x) => `${x.port}/${x.protocol}`);
+      assert.deepEqual(ports.sort(), ['1053/TCP', '1053/UDP', '53/TCP', '53/UDP']);
+    });
+  });
+
   describe('KEDA temporal trigger', () => {
     const kedaRenders: Array<{ title: string; profile: Profile; set: string[] }> = [
       ...profiles().map((p) => ({ title: `profile ${p.name}`, profile: p, set: [] as string[] })),

@@ -92,6 +92,8 @@ export interface ScrapeTarget {
   scrapeUrl: string;
   health: string;
   lastError: string;
+  /** RFC 3339 time of the last scrape. */
+  lastScrape: string;
 }
 export interface ExemplarSeries {
   seriesLabels: Record<string, string>;
