@@ -174,6 +174,9 @@ export function lineChartSvg(title: string, xLabel: string, panels: readonly Lin
     });
   });
   parts.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle">${esc(xLabel)}</text>`);
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
 
 export interface Bar {
   label: string;
