@@ -157,7 +157,7 @@ export async function workersBench(o: WorkersOptions): Promise<{ results: Window
   const profiled: WorkerKind = {
     name: 'greeter (profiled)',
     kind: 'greeter',
-    env: { NODE_OPTIONS: `${chartEnv.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profDir} --perf-basic-prof-only-functions`.trim() },
+    env: { NODE_OPTIONS: `${chartEnv.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profDir}`.trim() },
   };
   if (o.profile) greeters.push(profiled);
   console.error(`[workers] chart worker env: ${JSON.stringify(chartEnv)}`);
@@ -259,7 +259,7 @@ async function profileWindow(o: WorkersOptions, stack: Stack, index: number, run
   const lines = [
     "## Where greeter's worker spends its CPU",
     '',
-    `One more window of greeter's worker with the chart's flags plus \`--cpu-prof --perf-basic-prof-only-functions\`:`,
+    `One more window of greeter's worker with the chart's flags plus \`--cpu-prof\` (JIT frames stay unnamed in perf):`,
     `${s.throughput.toFixed(1)} greetings/s, ${(cpuWindow / Math.max(1, windowGreetings)).toFixed(1)} CPU ms per greeting in the measured window.`,
     `Over the process's whole life (start-up, warm-up, window, drain: ${s.sent} greetings) it used ${(lifeCpu / 1000).toFixed(1)} s of CPU`,
     `(${(lifeCpu / Math.max(1, s.sent)).toFixed(1)} ms per greeting); V8 sampled its JS threads outside idle for ${(jsBusy / 1000).toFixed(1)} s`,
