@@ -114,6 +114,7 @@ async function fuzz(t: TestContext, service: string, port: number): Promise<Fuzz
     fiveXX.map((e) => `${e.request.method} ${e.request.url} → ${e.response.status}`),
     [],
   );
+  assert.deepEqual(stack.restarts(), {}, 'no process crashed (and was restarted) under the fuzzer');
   return run;
 }
 
