@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { findOnPath } from '@greeter/scripts/devstack';
 import { logTails, startTestStack } from '../support/stack';
@@ -102,18 +102,25 @@ after(async () => {
   await stack?.stop();
 });
 
+/** Runs schemathesis against one service, prints its case count and statuses, and asserts it found nothing and no 5xx. */
+async function fuzz(t: TestContext, service: string, port: number): Promise<FuzzRun> {
+  const run = await runSchemathesis(`http://127.0.0.1:${port}`, service);
+  t.diagnostic(`${service}: ${run.cases} fuzz cases (seed ${SEED}, at most ${MAX_EXAMPLES} examples per operation)`);
+  t.diagnostic(tally(run.entries).join('; '));
+  assert.equal(run.code, 0, `schemathesis found problems:\n${run.output}\n${logTails(stack.runDir)}`);
+  assert.ok(run.cases > 0 && run.entries.length > 0, `no cases ran:\n${run.output}`);
+  const fiveXX = run.entries.filter((e) => e.response.status >= 500);
+  assert.deepEqual(
+    fiveXX.map((e) => `${e.request.method} ${e.request.url} → ${e.response.status}`),
+    [],
+  );
+  assert.deepEqual(stack.restarts(), {}, 'no process crashed (and was restarted) under the fuzzer');
+  return run;
+}
+
 describe('schemathesis against the running services', () => {
   test('the starter: every check passes, and the only workflows are those of accepted greetings', async (t) => {
-    const run = await runSchemathesis(`http://127.0.0.1:${stack.ports.starter}`, 'starter');
-    t.diagnostic(`starter: ${run.cases} fuzz cases (seed ${SEED}, at most ${MAX_EXAMPLES} examples per operation)`);
-    t.diagnostic(tally(run.entries).join('; '));
-    assert.equal(run.code, 0, `schemathesis found problems:\n${run.output}\n${logTails(stack.runDir)}`);
-    assert.ok(run.cases > 0 && run.entries.length > 0, `no cases ran:\n${run.output}`);
-    const fiveXX = run.entries.filter((e) => e.response.status >= 500);
-    assert.deepEqual(
-      fiveXX.map((e) => `${e.request.method} ${e.request.url} → ${e.response.status}`),
-      [],
-    );
+    const run = await fuzz(t, 'starter', stack.ports.starter);
 
     // The workflow ids accepted greetings were answered with; 409 names an existing one.
     const accepted = new Set<string>();
@@ -149,14 +156,6 @@ describe('schemathesis against the running services', () => {
   });
 
   test('the translator: every check passes', async (t) => {
-    const run = await runSchemathesis(`http://127.0.0.1:${stack.ports.translator}`, 'translator');
-    t.diagnostic(`translator: ${run.cases} fuzz cases (seed ${SEED}, at most ${MAX_EXAMPLES} examples per operation)`);
-    t.diagnostic(tally(run.entries).join('; '));
-    assert.equal(run.code, 0, `schemathesis found problems:\n${run.output}\n${logTails(stack.runDir)}`);
-    assert.ok(run.cases > 0 && run.entries.length > 0, `no cases ran:\n${run.output}`);
-    assert.deepEqual(
-      run.entries.filter((e) => e.response.status >= 500).map((e) => `${e.request.method} ${e.request.url} → ${e.response.status}`),
-      [],
-    );
+    await fuzz(t, 'translator', stack.ports.translator);
   });
 });

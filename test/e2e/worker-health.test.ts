@@ -81,7 +81,8 @@ describe('a running worker', () => {
     const worker = stack.worker(0);
     assert.ok(temporal && worker);
     const pid = worker.pid;
-    await temporal.stop();
+    // Killed, not stopped: a crash, and no graceful stop to wait for (its SQLite file survives).
+    await temporal.stop(0, 'SIGKILL');
     try {
       let notReady: Probe | undefined;
       assert.ok(
@@ -108,6 +109,8 @@ describe('a running worker', () => {
     );
     assert.equal(worker.pid, pid, 'the same worker process throughout');
     assert.equal(stack.restarts()['worker-0'], undefined, 'the worker was never restarted');
+    // The starter watches Temporal on its own cadence; the greeting needs it back too.
+    assert.ok(await eventually(async () => (await probe(`${api}/readyz`)).status === 200, 30_000, 200), 'the starter is ready again');
     const r = await postGreeting(api, { name: 'Vuelta' });
     assert.equal(r.status, 200, `a greeting after the outage: ${JSON.stringify(r.body)}\n${logTails(stack.runDir)}`);
     assert.equal(r.body.result, '¡Hola, Vuelta!\n¡Adiós, Vuelta!');
