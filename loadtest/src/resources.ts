@@ -1,6 +1,7 @@
 // Resource use of the stack's processes over time, for the soak benchmark: RSS, V8 heap and
 // event-loop lag from each service's own /metrics (prom-client default metrics), RSS of the
-// other processes (the Temporal dev server) from /proc, and the growth figures of each series.
+// other processes (the Temporal dev server) and every process's CPU time from /proc, and the
+// growth figures of each series.
 import { readFile } from 'node:fs/promises';
 import { sampleValue, scrape } from './scrape';
 
@@ -23,6 +24,8 @@ export interface ResourceSample {
   /** Event-loop delay since the previous scrape (prom-client resets its histogram on each). */
   lagP99Seconds?: number;
   lagMaxSeconds?: number;
+  /** CPU time used so far (user + system), from /proc: differences give cores in use. */
+  cpuSeconds?: number;
 }
 
 /** VmRSS of a process from /proc/<pid>/status, in bytes. */
@@ -30,6 +33,30 @@ export async function procRss(pid: number): Promise<number | undefined> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
   return kb === undefined ? undefined : Number(kb) * 1024;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux builds everywhere). */
+const USER_HZ = 100;
+
+/** CPU time (user + system) of a process so far, from /proc/<pid>/stat, in seconds. */
+export async function procCpuSeconds(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  return Number.isFinite(utime) && Number.isFinite(stime) && rest.length > 13 ? (utime + stime) / USER_HZ : undefined;
+}
+
+/** Cores in use between consecutive samples of one series of (t, cpu seconds) points. */
+export function cpuCores(points: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = 1; i < points.length; i++) {
+    const [t0, c0] = points[i - 1] as readonly [number, number];
+    const [t1, c1] = points[i] as readonly [number, number];
+    if (t1 > t0 && c1 >= c0) out.push([t1, (c1 - c0) / (t1 - t0)]);
+  }
+  return out;
 }
 
 async function sampleTarget(target: SampleTarget, t: number): Promise<ResourceSample> {
@@ -49,9 +76,13 @@ async function sampleTarget(target: SampleTarget, t: number): Promise<ResourceSa
     }
   }
   const pid = target.pid();
-  if (s.rssBytes === undefined && pid !== undefined) {
-    const rss = await procRss(pid);
-    if (rss !== undefined) s.rssBytes = rss;
+  if (pid !== undefined) {
+    if (s.rssBytes === undefined) {
+      const rss = await procRss(pid);
+      if (rss !== undefined) s.rssBytes = rss;
+    }
+    const cpu = await procCpuSeconds(pid);
+    if (cpu !== undefined) s.cpuSeconds = cpu;
   }
   return s;
 }

@@ -15,6 +15,7 @@ import {
   GROWTH_LIMIT_PER_HOUR,
   growth,
   series,
+  cpuCores,
   startSampler,
   windowFloors,
   type Growth,
@@ -56,8 +57,10 @@ interface Metric {
   scale: number;
   pick: (s: ResourceSample) => number | undefined;
   verdict: boolean;
-  /** Judge the per-minute floor instead of every sample (a garbage-collected heap saws up and down). */
-  floor?: boolean;
+  /** Decimals in the table (default 1). */
+  digits?: number;
+  /** What the figures are computed on, when not the samples themselves. */
+  transform?: (points: Array<[number, number]>) => Array<[number, number]>;
 }
 
 const METRICS: Metric[] = [
@@ -69,7 +72,8 @@ const METRICS: Metric[] = [
     scale: MiB,
     pick: (s) => s.heapUsedBytes,
     verdict: true,
-    floor: true,
+    // A garbage-collected heap saws up and down: what survives collection is the floor.
+    transform: (pts) => windowFloors(pts, 60),
   },
   {
     key: 'native',
@@ -80,6 +84,7 @@ const METRICS: Metric[] = [
     verdict: false,
   },
   { key: 'lag', label: 'event-loop lag p99', unit: 'ms', scale: 1e-3, pick: (s) => s.lagP99Seconds, verdict: false },
+  { key: 'cpu', label: 'CPU', unit: 'cores', scale: 1, digits: 2, pick: (s) => s.cpuSeconds, verdict: false, transform: cpuCores },
 ];
 
 function targetsOf(stack: Stack): SampleTarget[] {
@@ -110,8 +115,8 @@ function growthTable(rows: readonly Growth[]): string {
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows.map((g) => {
       const m = metric(g.metric);
-      const v = (x: number) => `${f1(x / m.scale)} ${m.unit}`;
-      return `| ${g.target} | ${m.label} | ${v(g.firstQuartileMean)} | ${v(g.lastQuartileMean)} | ${pct(g.change)} | ${f1(g.secondHalfSlopePerMin / m.scale)} ${m.unit} | ${pct(g.secondHalfPerHour)} | ${judged(g) ? g.verdict : '(reported)'} |`;
+      const v = (x: number) => `${Number.isFinite(x) ? (x / m.scale).toFixed(m.digits ?? 1) : '-'} ${m.unit}`;
+      return `| ${g.target} | ${m.label} | ${v(g.firstQuartileMean)} | ${v(g.lastQuartileMean)} | ${pct(g.change)} | ${v(g.secondHalfSlopePerMin)} | ${pct(g.secondHalfPerHour)} | ${judged(g) ? g.verdict : '(reported)'} |`;
     }),
   ].join('\n');
 }
@@ -120,6 +125,7 @@ function chart(
   samples: readonly ResourceSample[],
   targets: readonly SampleTarget[],
   inFlight: ReadonlyArray<readonly [number, number]>,
+  machineLoad: ReadonlyArray<readonly [number, number]>,
   title: string,
 ): string {
   const line = (target: string, m: Metric, dashed = false): LineSeries => ({
@@ -128,7 +134,8 @@ function chart(
     dashed,
     points: series(samples, target, m.pick).map(([t, v]) => [t / 60, v / m.scale] as const),
   });
-  const [rss, heap, native, lag] = METRICS as [Metric, Metric, Metric, Metric];
+  const [rss, heap, native, lag, cpu] = METRICS as [Metric, Metric, Metric, Metric, Metric];
+  const minutes = (pts: ReadonlyArray<readonly [number, number]>) => pts.map(([t, v]) => [t / 60, v] as const);
   const node = targets.filter((t) => t.metricsUrl);
   return lineChartSvg(title, 'minutes', [
     {
@@ -141,9 +148,24 @@ function chart(
     { yLabel: 'V8 heap used, MiB', series: node.map((t) => line(t.name, heap)) },
     { yLabel: 'event-loop lag p99, ms', series: node.map((t) => line(t.name, lag)) },
     {
-      yLabel: 'clients in flight',
-      series: [{ label: 'in flight', color: '#9467bd', points: inFlight.map(([t, n]) => [t / 60, n] as const) }],
+      yLabel: 'CPU, cores',
+      series: [
+        ...targets.map((t) => ({ label: t.name, color: colorOf(t.name), points: minutes(cpuCores(series(samples, t.name, cpu.pick))) })),
+      ],
     },
+    {
+      yLabel: 'machine load average',
+      series: [
+        { label: '1-minute load', color: '#000000', points: minutes(machineLoad) },
+        {
+          label: `${os.cpus().length} CPUs`,
+          color: '#999999',
+          dashed: true,
+          points: minutes(machineLoad).map(([t]) => [t, os.cpus().length] as const),
+        },
+      ],
+    },
+    { yLabel: 'clients in flight', series: [{ label: 'in flight', color: '#9467bd', points: minutes(inFlight) }] },
   ]);
 }
 
@@ -181,6 +203,7 @@ async function main(): Promise<void> {
   let targets: SampleTarget[];
   let restarts: Record<string, number>;
   const inFlight: Array<[number, number]> = [];
+  const machineLoad: Array<[number, number]> = [];
   try {
     console.error(`[soak] starting the stack (${workers} worker(s)); logs in ${runDir}`);
     stack = await startStack({ ...checkedStackOptions(path.join(runDir, 'temporal.db'), workers), runDir });
@@ -188,7 +211,9 @@ async function main(): Promise<void> {
     let lastResources = '';
     let clients: readonly ClientGreeting[] = [];
     const sampler = startSampler(targets, everyMs, (batch) => {
-      inFlight.push([batch[0]?.t ?? 0, clients.filter((g) => g.end === undefined).length]);
+      const t = batch[0]?.t ?? 0;
+      inFlight.push([t, clients.filter((g) => g.end === undefined).length]);
+      machineLoad.push([t, os.loadavg()[0] ?? 0]);
       lastResources = batch
         .map(
           (s) =>
@@ -228,7 +253,7 @@ async function main(): Promise<void> {
   for (const t of targets) {
     for (const m of METRICS) {
       const all = series(loaded, t.name, m.pick);
-      const pts = m.floor ? windowFloors(all, 60) : all;
+      const pts = m.transform ? m.transform(all) : all;
       if (pts.length >= 4) rows.push(growth(t.name, m.key, pts, endS));
     }
   }
@@ -265,7 +290,7 @@ async function main(): Promise<void> {
     mkdirSync(path.dirname(report), { recursive: true });
     writeFileSync(
       svgPath,
-      chart(loaded, targets, inFlight, `greeter soak: ${rate}/s for ${minutes} min, sampled every ${everyMs / 1000} s`),
+      chart(loaded, targets, inFlight, machineLoad, `greeter soak: ${rate}/s for ${minutes} min, sampled every ${everyMs / 1000} s`),
     );
     const md = [
       `# Soak: ${rate} greetings/s for ${minutes} min (${date})`,
@@ -276,7 +301,8 @@ async function main(): Promise<void> {
         `Every ${everyMs / 1000} s each service's /metrics is read: \`process_resident_memory_bytes\`, \`nodejs_heap_size_used_bytes\`, \`nodejs_heap_size_total_bytes\` and ` +
         `\`nodejs_eventloop_lag_p99_seconds\` / \`_max_seconds\` (prom-client resets its event-loop histogram at each scrape, so each sample covers the interval since the last; ` +
         `its 10 ms sampling resolution is included, an idle loop reads about 10 ms). The worker's Temporal Core (Rust) runs inside the worker process: ` +
-        `it is part of the worker's RSS, and "RSS outside the V8 heap" (RSS − heap total) is the Core plus Node's native memory. The dev server's RSS comes from /proc.`,
+        `it is part of the worker's RSS, and "RSS outside the V8 heap" (RSS − heap total) is the Core plus Node's native memory. The dev server's RSS and every process's CPU time come from /proc; ` +
+        `the machine's 1-minute load average is drawn beside the CPU, because the machine is shared and a starved stack falls behind whatever greeter does.`,
       '',
       `![RSS, heap, event-loop lag and clients in flight over time](./${path.basename(svgPath)})`,
       '',
@@ -289,7 +315,7 @@ async function main(): Promise<void> {
       '',
       `Quartiles of the ${minutes} min run (the first includes warm-up); slope by least squares over the second half. ` +
         `A memory series (RSS; heap used by its per-minute floor, what survives collection) is **growing** when that slope, over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean. ` +
-        'The translator, worker and starter are judged; event-loop lag, the memory outside the heap and the dev server are reported, not judged. ' +
+        'The translator, worker and starter are judged; event-loop lag, the memory outside the heap, CPU and the dev server are reported, not judged. ' +
         `The load counts as sustained when the clients in flight in the last quartile average at most twice the first quartile's plus one second of arrivals (${rate}): ` +
         `here ${f1(backlog.firstQuartileMean)} → ${f1(backlog.lastQuartileMean)}, ${sustained ? 'sustained' : '**not sustained**'}.`,
       '',
