@@ -26,6 +26,8 @@ export interface ResourceSample {
   lagMaxSeconds?: number;
   /** CPU time used so far (user + system), from /proc: differences give cores in use. */
   cpuSeconds?: number;
+  /** Major (mark-compact) collections so far (prom-client's nodejs_gc_duration_seconds_count{kind="major"}; 0 before the first). */
+  majorGcs?: number;
 }
 
 /** VmRSS of a process from /proc/<pid>/status, in bytes. */
@@ -73,6 +75,7 @@ async function sampleTarget(target: SampleTarget, t: number): Promise<ResourceSa
       set('heapTotalBytes', 'nodejs_heap_size_total_bytes');
       set('lagP99Seconds', 'nodejs_eventloop_lag_p99_seconds');
       set('lagMaxSeconds', 'nodejs_eventloop_lag_max_seconds');
+      s.majorGcs = sampleValue(m, 'nodejs_gc_duration_seconds_count', { kind: 'major' }) ?? 0;
     }
   }
   const pid = target.pid();
@@ -157,8 +160,12 @@ export interface Growth {
   secondHalfMean: number;
   /** The slope over one hour, as a share of the second-half mean. */
   secondHalfPerHour: number;
-  verdict: 'bounded' | 'growing';
+  /** 'inconclusive' with fewer than MIN_POINTS points in the second half. */
+  verdict: 'bounded' | 'growing' | 'inconclusive';
 }
+
+/** Points the second half needs for a verdict. */
+export const MIN_POINTS = 3;
 
 /** Growth figures of one series of (t seconds, value) points, in time order over [0, endS]. */
 export function growth(target: string, metric: string, points: ReadonlyArray<readonly [number, number]>, endS: number): Growth {
@@ -179,21 +186,24 @@ export function growth(target: string, metric: string, points: ReadonlyArray<rea
     secondHalfSlopePerMin: perMin,
     secondHalfMean: halfMean,
     secondHalfPerHour: perHour,
-    verdict: perHour > GROWTH_LIMIT_PER_HOUR ? 'growing' : 'bounded',
+    verdict: half.length < MIN_POINTS ? 'inconclusive' : perHour > GROWTH_LIMIT_PER_HOUR ? 'growing' : 'bounded',
   };
 }
 
 /**
- * The lowest value in each `windowS` window, placed at the window's middle: a garbage-collected
- * heap saws up and down, and what survives collection is the floor.
+ * Heap used in the samples taken right after a major collection (the counter moved since the
+ * sample before): what the heap retains. Between major collections it only climbs, with
+ * garbage promoted to the old generation, so every sample would read as growth.
  */
-export function windowFloors(points: ReadonlyArray<readonly [number, number]>, windowS: number): Array<[number, number]> {
-  const floors = new Map<number, number>();
-  for (const [t, v] of points) {
-    const w = Math.floor(t / windowS);
-    floors.set(w, Math.min(v, floors.get(w) ?? Infinity));
+export function heapAfterMajorGc(samples: readonly ResourceSample[], target: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let before: number | undefined;
+  for (const s of samples) {
+    if (s.target !== target || s.majorGcs === undefined) continue;
+    if (before !== undefined && s.majorGcs > before && s.heapUsedBytes !== undefined) out.push([s.t, s.heapUsedBytes]);
+    before = s.majorGcs;
   }
-  return [...floors].sort(([a], [b]) => a - b).map(([w, v]) => [(w + 0.5) * windowS, v]);
+  return out;
 }
 
 /** The (t, value) points of one target's metric. */

@@ -13,11 +13,12 @@ import { checkedStackOptions, runCheckedLoad, type CheckedLoadResult, type Clien
 import { lineChartSvg, type LineSeries } from './report';
 import {
   GROWTH_LIMIT_PER_HOUR,
+  MIN_POINTS,
   growth,
   series,
   cpuCores,
+  heapAfterMajorGc,
   startSampler,
-  windowFloors,
   type Growth,
   type ResourceSample,
   type SampleTarget,
@@ -40,9 +41,10 @@ event-loop lag, every greeting checked against Temporal at the end.
                  (default loadtest/reports/soak-<date>.md); --no-report for none
   -h, --help
 
-Verdict: a memory series of the translator, worker or starter (RSS; heap used by its
-per-minute floor) is "growing" when its least-squares slope over the second half of the run,
-over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean. The load counts as sustained when the
+Verdict: a memory series of the translator, worker or starter (RSS; heap used right after
+major collections) is "growing" when its least-squares slope over the second half of the
+run, over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean, and "inconclusive" with fewer than
+${MIN_POINTS} points in the second half (a quiet heap may not collect that often). The load counts as sustained when the
 clients in flight in the last quartile average at most twice the first quartile's plus one
 second of arrivals.`;
 
@@ -55,25 +57,25 @@ interface Metric {
   label: string;
   unit: string;
   scale: number;
+  /** The value of one sample (the chart draws these). */
   pick: (s: ResourceSample) => number | undefined;
   verdict: boolean;
   /** Decimals in the table (default 1). */
   digits?: number;
-  /** What the figures are computed on, when not the samples themselves. */
-  transform?: (points: Array<[number, number]>) => Array<[number, number]>;
+  /** The points the figures are computed on, when not every sample's value. */
+  judgeOn?: (samples: readonly ResourceSample[], target: string) => Array<[number, number]>;
 }
 
 const METRICS: Metric[] = [
   { key: 'rss', label: 'RSS', unit: 'MiB', scale: MiB, pick: (s) => s.rssBytes, verdict: true },
   {
     key: 'heap',
-    label: 'V8 heap used, per-minute floor',
+    label: 'V8 heap used after major GCs',
     unit: 'MiB',
     scale: MiB,
     pick: (s) => s.heapUsedBytes,
     verdict: true,
-    // A garbage-collected heap saws up and down: what survives collection is the floor.
-    transform: (pts) => windowFloors(pts, 60),
+    judgeOn: heapAfterMajorGc,
   },
   {
     key: 'native',
@@ -84,7 +86,16 @@ const METRICS: Metric[] = [
     verdict: false,
   },
   { key: 'lag', label: 'event-loop lag p99', unit: 'ms', scale: 1e-3, pick: (s) => s.lagP99Seconds, verdict: false },
-  { key: 'cpu', label: 'CPU', unit: 'cores', scale: 1, digits: 2, pick: (s) => s.cpuSeconds, verdict: false, transform: cpuCores },
+  {
+    key: 'cpu',
+    label: 'CPU',
+    unit: 'cores',
+    scale: 1,
+    digits: 2,
+    pick: (s) => s.cpuSeconds,
+    verdict: false,
+    judgeOn: (samples, target) => cpuCores(series(samples, target, (s) => s.cpuSeconds)),
+  },
 ];
 
 function targetsOf(stack: Stack): SampleTarget[] {
@@ -252,12 +263,12 @@ async function main(): Promise<void> {
   const rows: Growth[] = [];
   for (const t of targets) {
     for (const m of METRICS) {
-      const all = series(loaded, t.name, m.pick);
-      const pts = m.transform ? m.transform(all) : all;
-      if (pts.length >= 4) rows.push(growth(t.name, m.key, pts, endS));
+      const pts = m.judgeOn ? m.judgeOn(loaded, t.name) : series(loaded, t.name, m.pick);
+      if (pts.length > 0) rows.push(growth(t.name, m.key, pts, endS));
     }
   }
   const growing = rows.filter((g) => judged(g) && g.verdict === 'growing');
+  const inconclusive = rows.filter((g) => judged(g) && g.verdict === 'inconclusive');
   const lostOrUnanswered = result.lost + result.unanswered;
   const l = result.latencyMs;
   const minutes = durationMs / 60_000;
@@ -275,8 +286,11 @@ async function main(): Promise<void> {
       ? ''
       : `the load was NOT sustained (clients in flight ${f1(backlog.firstQuartileMean)} → ${f1(backlog.lastQuartileMean)} on average, first to last quartile), so memory holding work in flight grew with the backlog; `) +
     (growing.length === 0
-      ? `no unbounded growth: every service's RSS and heap series bounded (second-half slope under ${GROWTH_LIMIT_PER_HOUR * 100} % of its mean per hour)`
-      : `GROWING: ${growing.map((g) => `${g.target} ${g.metric} ${pct(g.secondHalfPerHour)}/h`).join(', ')}`);
+      ? `no unbounded growth: every judged RSS and heap series bounded (second-half slope under ${GROWTH_LIMIT_PER_HOUR * 100} % of its mean per hour)`
+      : `GROWING: ${growing.map((g) => `${g.target} ${g.metric} ${pct(g.secondHalfPerHour)}/h`).join(', ')}`) +
+    (inconclusive.length === 0
+      ? ''
+      : `; inconclusive: ${inconclusive.map((g) => `${g.target} ${g.metric} (${g.samples} points, too few in the second half)`).join(', ')}`);
   const lagMax = (name: string) => Math.max(...series(loaded, name, (s) => s.lagMaxSeconds).map(([, v]) => v * 1000));
 
   console.log(growthTable(rows));
@@ -314,7 +328,7 @@ async function main(): Promise<void> {
       '## Growth',
       '',
       `Quartiles of the ${minutes} min run (the first includes warm-up); slope by least squares over the second half. ` +
-        `A memory series (RSS; heap used by its per-minute floor, what survives collection) is **growing** when that slope, over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean. ` +
+        `A memory series (RSS; V8 heap used in the samples right after a major collection, what the heap retains: between major collections it only climbs) is **growing** when that slope, over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean, **inconclusive** with fewer than ${MIN_POINTS} points in the second half. ` +
         'The translator, worker and starter are judged; event-loop lag, the memory outside the heap, CPU and the dev server are reported, not judged. ' +
         `The load counts as sustained when the clients in flight in the last quartile average at most twice the first quartile's plus one second of arrivals (${rate}): ` +
         `here ${f1(backlog.firstQuartileMean)} → ${f1(backlog.lastQuartileMean)}, ${sustained ? 'sustained' : '**not sustained**'}.`,
