@@ -1,6 +1,7 @@
 // Resource use of the stack's processes over time, for the soak benchmark: RSS, V8 heap and
 // event-loop lag from each service's own /metrics (prom-client default metrics), RSS of the
-// other processes (the Temporal dev server) from /proc, and the growth figures of each series.
+// other processes (the Temporal dev server) and every process's CPU time from /proc, and the
+// growth figures of each series.
 import { readFile } from 'node:fs/promises';
 import { sampleValue, scrape } from './scrape';
 
@@ -23,6 +24,10 @@ export interface ResourceSample {
   /** Event-loop delay since the previous scrape (prom-client resets its histogram on each). */
   lagP99Seconds?: number;
   lagMaxSeconds?: number;
+  /** CPU time used so far (user + system), from /proc: differences give cores in use. */
+  cpuSeconds?: number;
+  /** Major (mark-compact) collections so far (prom-client's nodejs_gc_duration_seconds_count{kind="major"}; 0 before the first). */
+  majorGcs?: number;
 }
 
 /** VmRSS of a process from /proc/<pid>/status, in bytes. */
@@ -30,6 +35,30 @@ export async function procRss(pid: number): Promise<number | undefined> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
   return kb === undefined ? undefined : Number(kb) * 1024;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux builds everywhere). */
+const USER_HZ = 100;
+
+/** CPU time (user + system) of a process so far, from /proc/<pid>/stat, in seconds. */
+export async function procCpuSeconds(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  return Number.isFinite(utime) && Number.isFinite(stime) && rest.length > 13 ? (utime + stime) / USER_HZ : undefined;
+}
+
+/** Cores in use between consecutive samples of one series of (t, cpu seconds) points. */
+export function cpuCores(points: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = 1; i < points.length; i++) {
+    const [t0, c0] = points[i - 1] as readonly [number, number];
+    const [t1, c1] = points[i] as readonly [number, number];
+    if (t1 > t0 && c1 >= c0) out.push([t1, (c1 - c0) / (t1 - t0)]);
+  }
+  return out;
 }
 
 async function sampleTarget(target: SampleTarget, t: number): Promise<ResourceSample> {
@@ -46,12 +75,17 @@ async function sampleTarget(target: SampleTarget, t: number): Promise<ResourceSa
       set('heapTotalBytes', 'nodejs_heap_size_total_bytes');
       set('lagP99Seconds', 'nodejs_eventloop_lag_p99_seconds');
       set('lagMaxSeconds', 'nodejs_eventloop_lag_max_seconds');
+      s.majorGcs = sampleValue(m, 'nodejs_gc_duration_seconds_count', { kind: 'major' }) ?? 0;
     }
   }
   const pid = target.pid();
-  if (s.rssBytes === undefined && pid !== undefined) {
-    const rss = await procRss(pid);
-    if (rss !== undefined) s.rssBytes = rss;
+  if (pid !== undefined) {
+    if (s.rssBytes === undefined) {
+      const rss = await procRss(pid);
+      if (rss !== undefined) s.rssBytes = rss;
+    }
+    const cpu = await procCpuSeconds(pid);
+    if (cpu !== undefined) s.cpuSeconds = cpu;
   }
   return s;
 }
@@ -126,8 +160,12 @@ export interface Growth {
   secondHalfMean: number;
   /** The slope over one hour, as a share of the second-half mean. */
   secondHalfPerHour: number;
-  verdict: 'bounded' | 'growing';
+  /** 'inconclusive' with fewer than MIN_POINTS points in the second half. */
+  verdict: 'bounded' | 'growing' | 'inconclusive';
 }
+
+/** Points the second half needs for a verdict. */
+export const MIN_POINTS = 3;
 
 /** Growth figures of one series of (t seconds, value) points, in time order over [0, endS]. */
 export function growth(target: string, metric: string, points: ReadonlyArray<readonly [number, number]>, endS: number): Growth {
@@ -148,21 +186,24 @@ export function growth(target: string, metric: string, points: ReadonlyArray<rea
     secondHalfSlopePerMin: perMin,
     secondHalfMean: halfMean,
     secondHalfPerHour: perHour,
-    verdict: perHour > GROWTH_LIMIT_PER_HOUR ? 'growing' : 'bounded',
+    verdict: half.length < MIN_POINTS ? 'inconclusive' : perHour > GROWTH_LIMIT_PER_HOUR ? 'growing' : 'bounded',
   };
 }
 
 /**
- * The lowest value in each `windowS` window, placed at the window's middle: a garbage-collected
- * heap saws up and down, and what survives collection is the floor.
+ * Heap used in the samples taken right after a major collection (the counter moved since the
+ * sample before): what the heap retains. Between major collections it only climbs, with
+ * garbage promoted to the old generation, so every sample would read as growth.
  */
-export function windowFloors(points: ReadonlyArray<readonly [number, number]>, windowS: number): Array<[number, number]> {
-  const floors = new Map<number, number>();
-  for (const [t, v] of points) {
-    const w = Math.floor(t / windowS);
-    floors.set(w, Math.min(v, floors.get(w) ?? Infinity));
+export function heapAfterMajorGc(samples: readonly ResourceSample[], target: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let before: number | undefined;
+  for (const s of samples) {
+    if (s.target !== target || s.majorGcs === undefined) continue;
+    if (before !== undefined && s.majorGcs > before && s.heapUsedBytes !== undefined) out.push([s.t, s.heapUsedBytes]);
+    before = s.majorGcs;
   }
-  return [...floors].sort(([a], [b]) => a - b).map(([w, v]) => [(w + 0.5) * windowS, v]);
+  return out;
 }
 
 /** The (t, value) points of one target's metric. */

@@ -13,10 +13,12 @@ import { checkedStackOptions, runCheckedLoad, type CheckedLoadResult, type Clien
 import { lineChartSvg, type LineSeries } from './report';
 import {
   GROWTH_LIMIT_PER_HOUR,
+  MIN_POINTS,
   growth,
   series,
+  cpuCores,
+  heapAfterMajorGc,
   startSampler,
-  windowFloors,
   type Growth,
   type ResourceSample,
   type SampleTarget,
@@ -39,9 +41,10 @@ event-loop lag, every greeting checked against Temporal at the end.
                  (default loadtest/reports/soak-<date>.md); --no-report for none
   -h, --help
 
-Verdict: a memory series of the translator, worker or starter (RSS; heap used by its
-per-minute floor) is "growing" when its least-squares slope over the second half of the run,
-over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean. The load counts as sustained when the
+Verdict: a memory series of the translator, worker or starter (RSS; heap used right after
+major collections) is "growing" when its least-squares slope over the second half of the
+run, over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean, and "inconclusive" with fewer than
+${MIN_POINTS} points in the second half (a quiet heap may not collect that often). The load counts as sustained when the
 clients in flight in the last quartile average at most twice the first quartile's plus one
 second of arrivals.`;
 
@@ -54,22 +57,25 @@ interface Metric {
   label: string;
   unit: string;
   scale: number;
+  /** The value of one sample (the chart draws these). */
   pick: (s: ResourceSample) => number | undefined;
   verdict: boolean;
-  /** Judge the per-minute floor instead of every sample (a garbage-collected heap saws up and down). */
-  floor?: boolean;
+  /** Decimals in the table (default 1). */
+  digits?: number;
+  /** The points the figures are computed on, when not every sample's value. */
+  judgeOn?: (samples: readonly ResourceSample[], target: string) => Array<[number, number]>;
 }
 
 const METRICS: Metric[] = [
   { key: 'rss', label: 'RSS', unit: 'MiB', scale: MiB, pick: (s) => s.rssBytes, verdict: true },
   {
     key: 'heap',
-    label: 'V8 heap used, per-minute floor',
+    label: 'V8 heap used after major GCs',
     unit: 'MiB',
     scale: MiB,
     pick: (s) => s.heapUsedBytes,
     verdict: true,
-    floor: true,
+    judgeOn: heapAfterMajorGc,
   },
   {
     key: 'native',
@@ -80,6 +86,16 @@ const METRICS: Metric[] = [
     verdict: false,
   },
   { key: 'lag', label: 'event-loop lag p99', unit: 'ms', scale: 1e-3, pick: (s) => s.lagP99Seconds, verdict: false },
+  {
+    key: 'cpu',
+    label: 'CPU',
+    unit: 'cores',
+    scale: 1,
+    digits: 2,
+    pick: (s) => s.cpuSeconds,
+    verdict: false,
+    judgeOn: (samples, target) => cpuCores(series(samples, target, (s) => s.cpuSeconds)),
+  },
 ];
 
 function targetsOf(stack: Stack): SampleTarget[] {
@@ -110,8 +126,8 @@ function growthTable(rows: readonly Growth[]): string {
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...rows.map((g) => {
       const m = metric(g.metric);
-      const v = (x: number) => `${f1(x / m.scale)} ${m.unit}`;
-      return `| ${g.target} | ${m.label} | ${v(g.firstQuartileMean)} | ${v(g.lastQuartileMean)} | ${pct(g.change)} | ${f1(g.secondHalfSlopePerMin / m.scale)} ${m.unit} | ${pct(g.secondHalfPerHour)} | ${judged(g) ? g.verdict : '(reported)'} |`;
+      const v = (x: number) => `${Number.isFinite(x) ? (x / m.scale).toFixed(m.digits ?? 1) : '-'} ${m.unit}`;
+      return `| ${g.target} | ${m.label} | ${v(g.firstQuartileMean)} | ${v(g.lastQuartileMean)} | ${pct(g.change)} | ${v(g.secondHalfSlopePerMin)} | ${pct(g.secondHalfPerHour)} | ${judged(g) ? g.verdict : '(reported)'} |`;
     }),
   ].join('\n');
 }
@@ -120,6 +136,7 @@ function chart(
   samples: readonly ResourceSample[],
   targets: readonly SampleTarget[],
   inFlight: ReadonlyArray<readonly [number, number]>,
+  machineLoad: ReadonlyArray<readonly [number, number]>,
   title: string,
 ): string {
   const line = (target: string, m: Metric, dashed = false): LineSeries => ({
@@ -128,7 +145,8 @@ function chart(
     dashed,
     points: series(samples, target, m.pick).map(([t, v]) => [t / 60, v / m.scale] as const),
   });
-  const [rss, heap, native, lag] = METRICS as [Metric, Metric, Metric, Metric];
+  const [rss, heap, native, lag, cpu] = METRICS as [Metric, Metric, Metric, Metric, Metric];
+  const minutes = (pts: ReadonlyArray<readonly [number, number]>) => pts.map(([t, v]) => [t / 60, v] as const);
   const node = targets.filter((t) => t.metricsUrl);
   return lineChartSvg(title, 'minutes', [
     {
@@ -141,9 +159,24 @@ function chart(
     { yLabel: 'V8 heap used, MiB', series: node.map((t) => line(t.name, heap)) },
     { yLabel: 'event-loop lag p99, ms', series: node.map((t) => line(t.name, lag)) },
     {
-      yLabel: 'clients in flight',
-      series: [{ label: 'in flight', color: '#9467bd', points: inFlight.map(([t, n]) => [t / 60, n] as const) }],
+      yLabel: 'CPU, cores',
+      series: [
+        ...targets.map((t) => ({ label: t.name, color: colorOf(t.name), points: minutes(cpuCores(series(samples, t.name, cpu.pick))) })),
+      ],
     },
+    {
+      yLabel: 'machine load average',
+      series: [
+        { label: '1-minute load', color: '#000000', points: minutes(machineLoad) },
+        {
+          label: `${os.cpus().length} CPUs`,
+          color: '#999999',
+          dashed: true,
+          points: minutes(machineLoad).map(([t]) => [t, os.cpus().length] as const),
+        },
+      ],
+    },
+    { yLabel: 'clients in flight', series: [{ label: 'in flight', color: '#9467bd', points: minutes(inFlight) }] },
   ]);
 }
 
@@ -181,6 +214,7 @@ async function main(): Promise<void> {
   let targets: SampleTarget[];
   let restarts: Record<string, number>;
   const inFlight: Array<[number, number]> = [];
+  const machineLoad: Array<[number, number]> = [];
   try {
     console.error(`[soak] starting the stack (${workers} worker(s)); logs in ${runDir}`);
     stack = await startStack({ ...checkedStackOptions(path.join(runDir, 'temporal.db'), workers), runDir });
@@ -188,7 +222,9 @@ async function main(): Promise<void> {
     let lastResources = '';
     let clients: readonly ClientGreeting[] = [];
     const sampler = startSampler(targets, everyMs, (batch) => {
-      inFlight.push([batch[0]?.t ?? 0, clients.filter((g) => g.end === undefined).length]);
+      const t = batch[0]?.t ?? 0;
+      inFlight.push([t, clients.filter((g) => g.end === undefined).length]);
+      machineLoad.push([t, os.loadavg()[0] ?? 0]);
       lastResources = batch
         .map(
           (s) =>
@@ -227,12 +263,12 @@ async function main(): Promise<void> {
   const rows: Growth[] = [];
   for (const t of targets) {
     for (const m of METRICS) {
-      const all = series(loaded, t.name, m.pick);
-      const pts = m.floor ? windowFloors(all, 60) : all;
-      if (pts.length >= 4) rows.push(growth(t.name, m.key, pts, endS));
+      const pts = m.judgeOn ? m.judgeOn(loaded, t.name) : series(loaded, t.name, m.pick);
+      if (pts.length > 0) rows.push(growth(t.name, m.key, pts, endS));
     }
   }
   const growing = rows.filter((g) => judged(g) && g.verdict === 'growing');
+  const inconclusive = rows.filter((g) => judged(g) && g.verdict === 'inconclusive');
   const lostOrUnanswered = result.lost + result.unanswered;
   const l = result.latencyMs;
   const minutes = durationMs / 60_000;
@@ -250,8 +286,11 @@ async function main(): Promise<void> {
       ? ''
       : `the load was NOT sustained (clients in flight ${f1(backlog.firstQuartileMean)} → ${f1(backlog.lastQuartileMean)} on average, first to last quartile), so memory holding work in flight grew with the backlog; `) +
     (growing.length === 0
-      ? `no unbounded growth: every service's RSS and heap series bounded (second-half slope under ${GROWTH_LIMIT_PER_HOUR * 100} % of its mean per hour)`
-      : `GROWING: ${growing.map((g) => `${g.target} ${g.metric} ${pct(g.secondHalfPerHour)}/h`).join(', ')}`);
+      ? `no unbounded growth: every judged RSS and heap series bounded (second-half slope under ${GROWTH_LIMIT_PER_HOUR * 100} % of its mean per hour)`
+      : `GROWING: ${growing.map((g) => `${g.target} ${g.metric} ${pct(g.secondHalfPerHour)}/h`).join(', ')}`) +
+    (inconclusive.length === 0
+      ? ''
+      : `; inconclusive: ${inconclusive.map((g) => `${g.target} ${g.metric} (${g.samples} points, too few in the second half)`).join(', ')}`);
   const lagMax = (name: string) => Math.max(...series(loaded, name, (s) => s.lagMaxSeconds).map(([, v]) => v * 1000));
 
   console.log(growthTable(rows));
@@ -265,7 +304,7 @@ async function main(): Promise<void> {
     mkdirSync(path.dirname(report), { recursive: true });
     writeFileSync(
       svgPath,
-      chart(loaded, targets, inFlight, `greeter soak: ${rate}/s for ${minutes} min, sampled every ${everyMs / 1000} s`),
+      chart(loaded, targets, inFlight, machineLoad, `greeter soak: ${rate}/s for ${minutes} min, sampled every ${everyMs / 1000} s`),
     );
     const md = [
       `# Soak: ${rate} greetings/s for ${minutes} min (${date})`,
@@ -276,7 +315,8 @@ async function main(): Promise<void> {
         `Every ${everyMs / 1000} s each service's /metrics is read: \`process_resident_memory_bytes\`, \`nodejs_heap_size_used_bytes\`, \`nodejs_heap_size_total_bytes\` and ` +
         `\`nodejs_eventloop_lag_p99_seconds\` / \`_max_seconds\` (prom-client resets its event-loop histogram at each scrape, so each sample covers the interval since the last; ` +
         `its 10 ms sampling resolution is included, an idle loop reads about 10 ms). The worker's Temporal Core (Rust) runs inside the worker process: ` +
-        `it is part of the worker's RSS, and "RSS outside the V8 heap" (RSS − heap total) is the Core plus Node's native memory. The dev server's RSS comes from /proc.`,
+        `it is part of the worker's RSS, and "RSS outside the V8 heap" (RSS − heap total) is the Core plus Node's native memory. The dev server's RSS and every process's CPU time come from /proc; ` +
+        `the machine's 1-minute load average is drawn beside the CPU, because the machine is shared and a starved stack falls behind whatever greeter does.`,
       '',
       `![RSS, heap, event-loop lag and clients in flight over time](./${path.basename(svgPath)})`,
       '',
@@ -288,8 +328,8 @@ async function main(): Promise<void> {
       '## Growth',
       '',
       `Quartiles of the ${minutes} min run (the first includes warm-up); slope by least squares over the second half. ` +
-        `A memory series (RSS; heap used by its per-minute floor, what survives collection) is **growing** when that slope, over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean. ` +
-        'The translator, worker and starter are judged; event-loop lag, the memory outside the heap and the dev server are reported, not judged. ' +
+        `A memory series (RSS; V8 heap used in the samples right after a major collection, what the heap retains: between major collections it only climbs) is **growing** when that slope, over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean, **inconclusive** with fewer than ${MIN_POINTS} points in the second half. ` +
+        'The translator, worker and starter are judged; event-loop lag, the memory outside the heap, CPU and the dev server are reported, not judged. ' +
         `The load counts as sustained when the clients in flight in the last quartile average at most twice the first quartile's plus one second of arrivals (${rate}): ` +
         `here ${f1(backlog.firstQuartileMean)} → ${f1(backlog.lastQuartileMean)}, ${sustained ? 'sustained' : '**not sustained**'}.`,
       '',

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { lineChartSvg } from '@greeter/loadtest/report';
-import { GROWTH_LIMIT_PER_HOUR, growth, series, slope } from '@greeter/loadtest/resources';
+import { GROWTH_LIMIT_PER_HOUR, cpuCores, growth, heapAfterMajorGc, series, slope } from '@greeter/loadtest/resources';
 import { parseExposition, sampleValue } from '@greeter/loadtest/scrape';
 
 describe('/metrics parsing', () => {
@@ -86,6 +86,50 @@ describe('growth figures', () => {
     assert.ok(Math.abs(g.secondHalfSlopePerMin - 2) < 1e-9, `slope ${g.secondHalfSlopePerMin}`);
     assert.ok(g.secondHalfPerHour > GROWTH_LIMIT_PER_HOUR);
     assert.equal(g.verdict, 'growing');
+  });
+
+  it('too few points in the second half: inconclusive, whatever the slope', () => {
+    const g = growth(
+      'translator',
+      'heap',
+      [
+        [10, 20],
+        [100, 21],
+        [400, 40],
+      ],
+      600,
+    );
+    assert.equal(g.verdict, 'inconclusive');
+  });
+
+  it('the retained heap is read in the samples right after a major collection', () => {
+    const mib = 2 ** 20;
+    const s = [
+      { t: 0, target: 'w', heapUsedBytes: 50 * mib, majorGcs: 0 },
+      { t: 5, target: 'w', heapUsedBytes: 70 * mib, majorGcs: 0 },
+      { t: 10, target: 'w', heapUsedBytes: 40 * mib, majorGcs: 1 },
+      { t: 10, target: 'x', heapUsedBytes: 1, majorGcs: 9 },
+      { t: 15, target: 'w', heapUsedBytes: 60 * mib, majorGcs: 1 },
+      { t: 20, target: 'w', heapUsedBytes: 42 * mib, majorGcs: 3 },
+    ];
+    assert.deepEqual(heapAfterMajorGc(s, 'w'), [
+      [10, 40 * mib],
+      [20, 42 * mib],
+    ]);
+  });
+
+  it('CPU seconds become cores between samples', () => {
+    assert.deepEqual(
+      cpuCores([
+        [0, 10],
+        [5, 11],
+        [10, 13.5],
+      ]),
+      [
+        [5, 0.2],
+        [10, 0.5],
+      ],
+    );
   });
 
   it('series() picks one target and leaves out missing values', () => {
