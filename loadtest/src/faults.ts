@@ -205,7 +205,8 @@ export async function runCheckedLoad(o: CheckedLoadOptions): Promise<CheckedLoad
 
   say(`[check] ${greetings.length} greetings: reading each one's workflow back from Temporal`);
   const { records, missing } = await withTemporal(o.stack.temporalAddress, async (client) => {
-    const query = startedBetween(startedAt - 1_000, endedAt);
+    // From the moment the load started (same clock as the server's): the case before may have started its last workflows a moment earlier.
+    const query = startedBetween(startedAt, endedAt);
     // Workflows still running now have no client waiting for them: give them a bounded while.
     const settleUntil = Date.now() + (o.settleMs ?? 30_000);
     while (Date.now() < settleUntil) {
