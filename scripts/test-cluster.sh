@@ -36,7 +36,7 @@ bash scripts/cluster/deploy.sh
 say "cluster ready in $((SECONDS - started))s; running the suite"
 mapfile -t files < <(find test/dist/cluster -name '*.test.js' | sort)
 ((${#files[@]})) || { say "no compiled cluster tests (did the build run?)"; exit 1; }
-# node --test runs files in name order: 1-install (the fresh install), 2-autoscale, 3-faults.
+# node --test runs files in name order: 1-install (the fresh install), 2-autoscale, 3-faults, 4-network-policy.
 status=0
 node --test --test-concurrency=1 --test-reporter=spec "$@" "${files[@]}" || status=$?
 say "suite finished in $((SECONDS - started))s (exit $status)"
