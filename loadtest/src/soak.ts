@@ -257,7 +257,7 @@ async function main(): Promise<void> {
     await stack?.stop();
   }
 
-  // Growth over the load's duration (sampling stopped when the clients were done).
+  // Growth over the load's duration only (sampling went on through the drain and the check).
   const endS = durationMs / 1000;
   const loaded = samples.filter((s) => s.t <= endS);
   const rows: Growth[] = [];
