@@ -9,7 +9,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { findOnPath, startStack, type Stack } from '@greeter/scripts/devstack';
-import { REPORT_OPTIONS, durationOption, freshRunDir, machine, numberOption, reportPath, stopsByItself } from './cli';
+import {
+  REPORT_OPTIONS,
+  UsageError,
+  durationOption,
+  exitOnError,
+  freshRunDir,
+  machine,
+  numberOption,
+  reportPath,
+  stopsByItself,
+} from './cli';
 import { FAULT_CASES, caseLine, casesTable, faultCase, checkedStackOptions, runFaultCase, type CaseResult } from './faults';
 
 const MAX_GREETINGS_PER_CASE = 20_000;
@@ -30,7 +40,8 @@ ${FAULT_CASES.map((c) => `  ${c.name.padEnd(17)} ${c.title}`).join('\n')}
 
 Clients retry 503, 504 and broken connections with the workflow id they got (or chose) for up
 to ${CLIENT_BUDGET_MS / 1000} s each. At most ${MAX_GREETINGS_PER_CASE} greetings per case; the run stops itself at a deadline of
-(duration + ${CLIENT_BUDGET_MS / 1000} s + 90 s) per case + 2 min.`;
+(duration + ${CLIENT_BUDGET_MS / 1000} s + 90 s) per case + 2 min. Exit 1 when a greeting was lost or
+unanswered or a fault could not be injected; 64 for a bad option.`;
 
 function temporalVersion(): string {
   const bin = findOnPath('temporal');
@@ -110,13 +121,19 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  const cases = values.only.split(',').map((n) => faultCase(n.trim()));
+  const cases = values.only.split(',').map((n) => {
+    try {
+      return faultCase(n.trim());
+    } catch (err) {
+      throw new UsageError(`--only: ${(err as Error).message}`);
+    }
+  });
   const rate = numberOption('rate', values.rate, 1, 100);
   const durationMs = durationOption('duration', values.duration, 5_000, 600_000);
   const outageMs = durationOption('outage', values.outage, 1_000, 60_000);
   const workers = numberOption('workers', values.workers, 2, 8, true);
   if (rate * (durationMs / 1000) > MAX_GREETINGS_PER_CASE)
-    throw new Error(`--rate × --duration is ${rate * (durationMs / 1000)} greetings per case; at most ${MAX_GREETINGS_PER_CASE}`);
+    throw new UsageError(`--rate × --duration is ${rate * (durationMs / 1000)} greetings per case; at most ${MAX_GREETINGS_PER_CASE}`);
   const report = reportPath(values, 'chaos');
   const runDir = freshRunDir('chaos');
   const started = Date.now();
@@ -169,7 +186,4 @@ async function main(): Promise<void> {
   if (bad.length > 0) process.exitCode = 1;
 }
 
-main().catch((err: unknown) => {
-  console.error(`[chaos] ${(err as Error).stack ?? String(err)}`);
-  process.exit(1);
-});
+main().catch(exitOnError('chaos'));

@@ -6,18 +6,38 @@ import path from 'node:path';
 import { ROOT, type Stack } from '@greeter/scripts/devstack';
 import { parseDuration } from './schedule';
 
+/** A bad command line: reported by its message alone, exit 64 (EX_USAGE). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The end of a CLI's main(): a usage error prints its message and exits 64, anything else its stack and exits 1. */
+export function exitOnError(tool: string): (err: unknown) => never {
+  return (err) => {
+    const usage = err instanceof UsageError || String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
+    console.error(`[${tool}] ${usage ? (err as Error).message : ((err as Error).stack ?? String(err))}`);
+    process.exit(usage ? 64 : 1);
+  };
+}
+
 /** A number option within [min, max] (an integer when asked); the error names the option. */
 export function numberOption(name: string, v: string, min: number, max: number, integer = false): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n)))
-    throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return n;
 }
 
 /** A duration option (k6 style: 30s, 10m, 1m30s) within [minMs, maxMs], in ms. */
 export function durationOption(name: string, v: string, minMs: number, maxMs: number): number {
-  const ms = parseDuration(v);
-  if (ms < minMs || ms > maxMs) throw new Error(`--${name} must be from ${minMs / 1000} s to ${maxMs / 1000} s, got ${JSON.stringify(v)}`);
+  let ms: number;
+  try {
+    ms = parseDuration(v);
+  } catch (err) {
+    throw new UsageError(`--${name}: ${(err as Error).message}`);
+  }
+  if (ms < minMs || ms > maxMs)
+    throw new UsageError(`--${name} must be from ${minMs / 1000} s to ${maxMs / 1000} s, got ${JSON.stringify(v)}`);
   return ms;
 }
 

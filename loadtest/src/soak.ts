@@ -8,7 +8,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startStack, type Stack } from '@greeter/scripts/devstack';
-import { REPORT_OPTIONS, durationOption, freshRunDir, machine, numberOption, reportPath, stopsByItself } from './cli';
+import {
+  REPORT_OPTIONS,
+  UsageError,
+  durationOption,
+  exitOnError,
+  freshRunDir,
+  machine,
+  numberOption,
+  reportPath,
+  stopsByItself,
+} from './cli';
 import { checkedStackOptions, runCheckedLoad, type CheckedLoadResult, type ClientGreeting } from './faults';
 import { lineChartSvg, type LineSeries } from './report';
 import {
@@ -43,10 +53,11 @@ event-loop lag, every greeting checked against Temporal at the end.
 
 Verdict: a memory series of the translator, worker or starter (RSS; heap used right after
 major collections) is "growing" when its least-squares slope over the second half of the
-run, over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean, and "inconclusive" with fewer than
-${MIN_POINTS} points in the second half (a quiet heap may not collect that often). The load counts as sustained when the
-clients in flight in the last quartile average at most twice the first quartile's plus one
-second of arrivals.`;
+run, over one hour, exceeds ${GROWTH_LIMIT_PER_HOUR * 100} % of its second-half mean, and "inconclusive" with fewer
+than ${MIN_POINTS} points in the second half (a quiet heap may not collect that often). The load counts
+as sustained when the clients in flight in the last quartile average at most twice the first
+quartile's plus one second of arrivals. Exit 1 when a greeting was lost or unanswered, or a
+series grew; 64 for a bad option.`;
 
 const MiB = 2 ** 20;
 const COLORS: Record<string, string> = { translator: '#2ca02c', starter: '#ff7f0e', temporal: '#7f7f7f' };
@@ -199,7 +210,7 @@ async function main(): Promise<void> {
   const everyMs = durationOption('every', values.every, 1_000, 60_000);
   const workers = numberOption('workers', values.workers, 1, 4, true);
   if (rate * (durationMs / 1000) > MAX_GREETINGS)
-    throw new Error(`--rate × --duration is ${rate * (durationMs / 1000)} greetings; at most ${MAX_GREETINGS}`);
+    throw new UsageError(`--rate × --duration is ${rate * (durationMs / 1000)} greetings; at most ${MAX_GREETINGS}`);
   const date = new Date().toISOString().slice(0, 10);
   const report = reportPath(values, 'soak');
   const runDir = freshRunDir('soak');
@@ -351,7 +362,4 @@ async function main(): Promise<void> {
   if (lostOrUnanswered > 0 || growing.length > 0) process.exitCode = 1;
 }
 
-main().catch((err: unknown) => {
-  console.error(`[soak] ${(err as Error).stack ?? String(err)}`);
-  process.exit(1);
-});
+main().catch(exitOnError('soak'));
