@@ -3,7 +3,8 @@
 // (2) full-stack ceiling through the starter with tracing on, and its ratio to (1);
 // (3) worker RSS under steady load; `--only tracing` runs the full stack with tracing
 // on and off and prints the ratio; `--only workers` runs greeter's worker and the Go and Python
-// peers side by side (workers.ts). Scaling efficiency comes from `npm run scale`.
+// peers side by side (workers.ts); `--only sandbox` replays a recorded greeting against the
+// shipped workflow bundle and one without the tracing interceptors (sandbox.ts). Scaling efficiency comes from `npm run scale`.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +16,7 @@ import { WORKFLOW_TYPE } from '@greeter/shared/contract';
 import { formatSummary, runLoad } from './driver';
 import { promValue } from './prom';
 import { parseDuration, steadyStages } from './schedule';
+import { sandboxBench, sandboxSummary } from './sandbox';
 import { parseVariant, summarize, summaryTable, workersBench, type WorkerKind } from './workers';
 
 const WORKFLOWS = path.join(ROOT, 'services', 'worker', 'dist', 'src', 'workflows.js');
@@ -128,6 +130,7 @@ async function main(): Promise<void> {
       workers: { type: 'string', default: 'greeter,go,python' },
       variant: { type: 'string', multiple: true, default: [] },
       profile: { type: 'boolean', default: false },
+      replays: { type: 'string', default: '400' },
     },
   });
   const common: Common = {
@@ -136,6 +139,10 @@ async function main(): Promise<void> {
     measureMs: parseDuration(values.measure),
   };
   const only = new Set(values.only.split(','));
+  const known = ['bare', 'full', 'tracing', 'rss', 'workers', 'sandbox'];
+  const unknown = [...only].filter((o) => !known.includes(o));
+  if (unknown.length > 0)
+    throw new Error(`--only: unknown ${unknown.map((u) => JSON.stringify(u)).join(', ')} (one or more of ${known.join(', ')})`);
   const results: Record<string, string> = {};
   let bareRate: number | undefined;
   if (only.has('bare')) {
@@ -184,6 +191,14 @@ async function main(): Promise<void> {
       profile: values.profile,
     });
     console.log(summaryTable(summarize(windows)));
+    console.log(`report: ${path.relative(ROOT, report)}`);
+  }
+  if (only.has('sandbox')) {
+    const replays = Number(values.replays);
+    if (!Number.isInteger(replays) || replays < 100) throw new Error(`--replays: ${values.replays} is not a whole number of at least 100`);
+    const { rows, report } = await sandboxBench({ rounds: Number(values.rounds), workflows: replays, warmup: 50, profile: values.profile });
+    for (const s of sandboxSummary(rows))
+      results[`sandbox, ${s.variant}`] = `${s.mean.toFixed(2)} CPU ms per workflow (${s.min.toFixed(2)}-${s.max.toFixed(2)})`;
     console.log(`report: ${path.relative(ROOT, report)}`);
   }
   for (const [k, v] of Object.entries(results)) console.log(`${k}: ${v}`);

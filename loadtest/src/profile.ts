@@ -14,6 +14,28 @@ interface CpuProfile {
   endTime: number;
 }
 
+export const STACK_TRACES = "stack traces of workflow promises (the SDK's promise hook)";
+
+// The SDK (worker/lib/workflow/vm-shared.js) hooks every promise created in the workflow
+// sandbox and records a source-mapped stack trace for the `__stack_trace` query: a new Error,
+// its prepareStackTrace, a source-map lookup per frame and the regular expressions that trim the
+// stack. There is no option to turn it off (temporalio/sdk-typescript#1587).
+const VM_SHARED_STACK_FNS = new Set([
+  'init',
+  'settled',
+  'getActivator',
+  'formatCallsiteName',
+  'Error.prepareStackTrace',
+  'cutoffStructuredStackTrace',
+  '',
+]);
+function isStackTraceCapture(functionName: string, url: string): boolean {
+  if (/@temporalio\/worker\/lib\/workflow\/vm-shared\.js$/.test(url)) return VM_SHARED_STACK_FNS.has(functionName);
+  if (/\/source-map\/lib\//.test(url)) return true;
+  if (functionName === 'cutoffStackTrace' || (functionName === 'prepareStackTraceCallback' && url === 'node:internal/errors')) return true;
+  return url === '' && /^RegExp: .*\\s\+at/.test(functionName);
+}
+
 /** What a sampled function belongs to, from its script URL and name. */
 export function category(functionName: string, url: string): string {
   if (functionName === '(idle)') return 'idle';
@@ -23,12 +45,16 @@ export function category(functionName: string, url: string): string {
   // starts and joins a watchdog thread per call.
   if (functionName === 'runInContext' && url === '') return 'calls into the workflow context (vm.runInContext)';
   if (functionName === 'postMessage') return 'messages between the main and the workflow thread';
+  if (isStackTraceCapture(functionName, url)) return STACK_TRACES;
   if (/^node:internal\/modules\//.test(url) || functionName === 'compileFunction') return 'module loading (start-up)';
   if (/interceptors-opentelemetry|@opentelemetry/.test(url)) return 'tracing (OpenTelemetry)';
   if (/pino|sonic-boom|thread-stream/.test(url)) return 'logging (pino)';
   if (/prom-client/.test(url)) return 'metrics (prom-client)';
+  // With the reusable context each workflow gets a fresh module registry: the bundle's modules run again.
+  if (/^__webpack_require__/.test(functionName)) return "evaluating the bundle's modules for each workflow";
   if (/workflow-bundle|webpack:|@temporalio\/workflow/.test(url)) return 'workflow code + SDK in the isolate';
-  if (/@temporalio\/(worker|core-bridge|common|activity|client)/.test(url)) return 'Temporal SDK (JS side, calls into the Rust core)';
+  if (/@temporalio\/(worker|core-bridge|common|activity|client|proto)|protobufjs/.test(url))
+    return 'Temporal SDK (JS side, calls into the Rust core)';
   if (/undici/.test(url) || /node:internal\/deps\/undici/.test(url)) return 'fetch (undici)';
   if (/^node:/.test(url)) return 'Node internals';
   if (/services\//.test(url)) return "greeter's code";
