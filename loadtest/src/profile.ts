@@ -19,7 +19,7 @@ export const STACK_TRACES = "stack traces of workflow promises (the SDK's promis
 // The SDK (worker/lib/workflow/vm-shared.js) hooks every promise created in the workflow
 // sandbox and records a source-mapped stack trace for the `__stack_trace` query: a new Error,
 // its prepareStackTrace, a source-map lookup per frame and the regular expressions that trim the
-// stack. There is no option to turn it off (temporalio/sdk-typescript#1587).
+// stack. There is no option to turn it off (slow async workflow code: temporalio/sdk-typescript#1587).
 const VM_SHARED_STACK_FNS = new Set([
   'init',
   'settled',

@@ -164,8 +164,9 @@ function writeReport(
       `| all JS | ${profiles.map((p) => total(p).toFixed(2)).join(' | ')} |`,
       '',
       `"${STACK_TRACES}": the SDK records a source-mapped stack trace for every promise a workflow creates, for the`,
-      '`__stack_trace` query, and has no option to turn it off (temporalio/sdk-typescript#1587); interceptors that',
-      'wrap every call in async functions create more promises and so pay it again. "calls into the workflow context"',
+      '`__stack_trace` query, and has no option to turn it off (slow async code in workflows is an open upstream report,',
+      'temporalio/sdk-typescript#1587); interceptors that wrap every call in async functions create more promises and',
+      'so pay it again. "calls into the workflow context"',
       "is Node's vm.runInContext with the SDK's 5 s deadlock timeout, which starts and joins a watchdog thread per call.",
       'Categories: loadtest/src/profile.ts.',
     );

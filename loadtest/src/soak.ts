@@ -21,6 +21,7 @@ import {
 } from './cli';
 import { checkedStackOptions, runCheckedLoad, type CheckedLoadResult, type ClientGreeting } from './faults';
 import { lineChartSvg, type LineSeries } from './report';
+import { chartWorkerEnv } from './workers';
 import {
   GROWTH_LIMIT_PER_HOUR,
   MIN_POINTS,
@@ -47,6 +48,8 @@ event-loop lag, every greeting checked against Temporal at the end.
   --rate N       greetings per second, open model (default 10; 1..100)
   --every D      sampling interval (default 5s; 1s..1m)
   --workers N    workers (default 1; 1..4)
+  --chart-env    run the workers with the env the chart renders for them (helm template:
+                 NODE_OPTIONS heap and semi-space flags, slots, log level), as deployed
   --report PATH  Markdown report; the chart goes beside it as .svg
                  (default loadtest/reports/soak-<date>.md); --no-report for none
   -h, --help
@@ -198,6 +201,7 @@ async function main(): Promise<void> {
       rate: { type: 'string', default: '10' },
       every: { type: 'string', default: '5s' },
       workers: { type: 'string', default: '1' },
+      'chart-env': { type: 'boolean', default: false },
       ...REPORT_OPTIONS,
     },
   });
@@ -211,6 +215,8 @@ async function main(): Promise<void> {
   const workers = numberOption('workers', values.workers, 1, 4, true);
   if (rate * (durationMs / 1000) > MAX_GREETINGS)
     throw new UsageError(`--rate × --duration is ${rate * (durationMs / 1000)} greetings; at most ${MAX_GREETINGS}`);
+  // The worker's tuning env exactly as `helm template charts/greeter` renders it (workers.ts).
+  const chartEnv = values['chart-env'] ? chartWorkerEnv() : undefined;
   const date = new Date().toISOString().slice(0, 10);
   const report = reportPath(values, 'soak');
   const runDir = freshRunDir('soak');
@@ -228,7 +234,9 @@ async function main(): Promise<void> {
   const machineLoad: Array<[number, number]> = [];
   try {
     console.error(`[soak] starting the stack (${workers} worker(s)); logs in ${runDir}`);
-    stack = await startStack({ ...checkedStackOptions(path.join(runDir, 'temporal.db'), workers), runDir });
+    const base = checkedStackOptions(path.join(runDir, 'temporal.db'), workers);
+    if (chartEnv) console.error(`[soak] workers with the chart's env: ${JSON.stringify(chartEnv)}`);
+    stack = await startStack({ ...base, runDir, ...(chartEnv && { workerEnv: { ...base.workerEnv, ...chartEnv } }) });
     targets = targetsOf(stack);
     let lastResources = '';
     let clients: readonly ClientGreeting[] = [];
@@ -320,8 +328,14 @@ async function main(): Promise<void> {
     const md = [
       `# Soak: ${rate} greetings/s for ${minutes} min (${date})`,
       '',
-      `\`npm run soak -- --duration ${values.duration} --rate ${rate} --every ${values.every} --workers ${workers}\` on a local stack of its own: ` +
-        `the Temporal dev server on a SQLite file, translator (50 ms latency), ${workers} worker(s), starter; no Prometheus, no Jaeger (tracing on, no exporter). ` +
+      `\`npm run soak -- --duration ${values.duration} --rate ${rate} --every ${values.every} --workers ${workers}${chartEnv ? ' --chart-env' : ''}\` on a local stack of its own: ` +
+        `the Temporal dev server on a SQLite file, translator (50 ms latency), ${workers} worker(s)${
+          chartEnv
+            ? ` with the chart's worker env (${Object.entries(chartEnv)
+                .map(([k, v]) => `\`${k}=${v}\``)
+                .join(', ')})`
+            : ''
+        }, starter; no Prometheus, no Jaeger (tracing on, no exporter). ` +
         `Open-model load at a steady ${rate}/s, a distinct name per greeting, every greeting read back from Temporal at the end (as in \`npm run chaos\`). ` +
         `Every ${everyMs / 1000} s each service's /metrics is read: \`process_resident_memory_bytes\`, \`nodejs_heap_size_used_bytes\`, \`nodejs_heap_size_total_bytes\` and ` +
         `\`nodejs_eventloop_lag_p99_seconds\` / \`_max_seconds\` (prom-client resets its event-loop histogram at each scrape, so each sample covers the interval since the last; ` +
