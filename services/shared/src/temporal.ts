@@ -2,7 +2,9 @@
 // that the temporal CLI and every Temporal SDK read (@temporalio/envconfig), i.e. the
 // TEMPORAL_* variables over an optional temporal.toml profile, checked so that every bad
 // value is named at start-up. A subpath of its own (@greeter/shared/temporal), so the
-// translator never loads the Temporal SDK.
+// translator never loads the Temporal SDK. @temporalio/envconfig is declared by the worker and
+// the starter, not by @greeter/shared: declared here (even as an optional peer) npm installs it
+// into the translator's image too (test/chart/dockerfile.test.ts).
 import { existsSync } from 'node:fs';
 import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile, type ConfigDataSource } from '@temporalio/envconfig';
 import { HOST_PORT, isHostPort, raw, type Env, type EnvReader } from './config';
