@@ -111,10 +111,16 @@ export function cpuProfiles(dir: string): ThreadProfile[] {
     .sort((a, b) => a.thread - b.thread);
 }
 
-/** The Markdown section for the V8 profiles; `greetings` completed while they ran. */
-export function cpuProfileSection(threads: readonly ThreadProfile[], greetings: number): string {
+/** Milliseconds of JS self time by category over all `threads`, idle left out. */
+export function categoryTotals(threads: readonly ThreadProfile[]): Map<string, number> {
   const cats = new Map<string, number>();
   for (const t of threads) for (const [c, ms] of Object.entries(t.byCategory)) if (c !== 'idle') cats.set(c, (cats.get(c) ?? 0) + ms);
+  return cats;
+}
+
+/** The Markdown section for the V8 profiles; `greetings` completed while they ran. */
+export function cpuProfileSection(threads: readonly ThreadProfile[], greetings: number): string {
+  const cats = categoryTotals(threads);
   const busy = threads.reduce((a, t) => a + t.busyMs, 0);
   const per = (ms: number) => (ms / Math.max(1, greetings)).toFixed(2);
   const lines = [

@@ -13,8 +13,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { ROOT } from '@greeter/scripts/devstack';
-import { cpuProfiles, STACK_TRACES, type ThreadProfile } from './profile';
+import { categoryTotals, cpuProfiles, STACK_TRACES } from './profile';
 import type { ReplayRun } from './sandbox-replay';
+import { mean } from './workers';
 
 const run = promisify(execFile);
 const SHIPPED = path.join(ROOT, 'services', 'worker', 'dist', 'workflow-bundle.js');
@@ -35,6 +36,12 @@ interface Variant {
   otel: boolean;
 }
 
+/** One profiled run: JS self time per replayed workflow, by category. */
+interface Profiled {
+  variant: string;
+  byCategory: Map<string, number>;
+}
+
 export interface SandboxRow {
   variant: string;
   round: number;
@@ -49,13 +56,6 @@ async function replay(v: Variant, o: SandboxOptions, nodeFlags: string[] = []): 
   if (r.failed > 0)
     throw new Error(`${v.name}: ${r.failed} of ${r.workflows} replays failed; the bench measures only a workflow that replays`);
   return r;
-}
-
-/** Per-workflow milliseconds by category, over every JS thread of one profiled run. */
-export function perWorkflow(threads: readonly ThreadProfile[], workflows: number): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const t of threads) for (const [c, ms] of Object.entries(t.byCategory)) if (c !== 'idle') m.set(c, (m.get(c) ?? 0) + ms / workflows);
-  return m;
 }
 
 export async function sandboxBench(o: SandboxOptions): Promise<{ rows: SandboxRow[]; report: string }> {
@@ -87,21 +87,20 @@ export async function sandboxBench(o: SandboxOptions): Promise<{ rows: SandboxRo
       );
     }
   }
-  const profiles: Array<{ variant: string; byCategory: Map<string, number>; cpuMsPerWorkflow: number }> = [];
+  const profiles: Profiled[] = [];
   if (o.profile) {
     for (const [i, v] of variants.entries()) {
       const dir = path.join(runDir, `cpu-profile-${i}`);
       const r = await replay(v, o, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
       // The profile covers the whole process (start-up and warm-up too): per workflow over all replays.
-      profiles.push({ variant: v.name, byCategory: perWorkflow(cpuProfiles(dir), o.workflows), cpuMsPerWorkflow: r.cpuMsPerWorkflow });
+      const perWorkflow = new Map([...categoryTotals(cpuProfiles(dir))].map(([c, ms]) => [c, ms / o.workflows] as const));
+      profiles.push({ variant: v.name, byCategory: perWorkflow });
       console.error(`[sandbox profile] ${v.name}: ${r.cpuMsPerWorkflow.toFixed(2)} CPU ms per workflow under --cpu-prof`);
     }
   }
   const report = writeReport(o, rows, profiles, { loadBefore, minutes: (Date.now() - started) / 60_000 });
   return { rows, report };
 }
-
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 export function sandboxSummary(rows: readonly SandboxRow[]): Array<{ variant: string; min: number; max: number; mean: number }> {
   const names = [...new Set(rows.map((r) => r.variant))];
@@ -114,7 +113,7 @@ export function sandboxSummary(rows: readonly SandboxRow[]): Array<{ variant: st
 function writeReport(
   o: SandboxOptions,
   rows: readonly SandboxRow[],
-  profiles: ReadonlyArray<{ variant: string; byCategory: Map<string, number>; cpuMsPerWorkflow: number }>,
+  profiles: readonly Profiled[],
   meta: { loadBefore: string; minutes: number },
 ): string {
   const date = new Date().toISOString().slice(0, 10);
@@ -150,7 +149,7 @@ function writeReport(
     const cats = [...new Set(profiles.flatMap((p) => [...p.byCategory.keys()]))].sort(
       (a, b) => (profiles[0]?.byCategory.get(b) ?? 0) - (profiles[0]?.byCategory.get(a) ?? 0),
     );
-    const total = (p: (typeof profiles)[number]) => [...p.byCategory.values()].reduce((a, b) => a + b, 0);
+    const total = (p: Profiled) => [...p.byCategory.values()].reduce((a, b) => a + b, 0);
     lines.push(
       '',
       '## Where it goes',

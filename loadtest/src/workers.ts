@@ -312,7 +312,7 @@ const range = (vs: readonly number[], digits: number) => {
 };
 /** A figure, or '-' where there is none (NaN: no greeting completed). */
 const num = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
-const mean = (vs: readonly number[]) => vs.reduce((a, v) => a + v, 0) / Math.max(1, vs.length);
+export const mean = (vs: readonly number[]) => vs.reduce((a, v) => a + v, 0) / Math.max(1, vs.length);
 
 /** The summary table; ratios are to the Go peer when it ran. */
 export function summaryTable(sums: readonly Summary[]): string {
